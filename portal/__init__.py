@@ -1,0 +1,114 @@
+"""The portal: one Flask app for feature phones and PCs.
+
+``create_app(config=None)`` builds an app: configuration, database, login,
+CSRF, Babel, device detection, blueprints and the request hooks.
+"""
+from functools import cached_property
+
+from flask import Flask, Response, g, request
+from flask_babel import get_locale
+
+from . import db, device, keitai
+from .config import load_config
+from .extensions import babel, csrf, login_manager
+from .i18n import select_locale
+from .rendering import SetEnvironment, make_loader, template_helpers
+
+
+class PortalResponse(Response):
+    """Every redirect carries an absolute Location (docomo needs it)."""
+
+    autocorrect_location_header = True
+
+
+class Portal(Flask):
+    """Flask with the two template sets (see rendering.py)."""
+
+    jinja_environment = SetEnvironment
+    response_class = PortalResponse
+
+    @cached_property
+    def jinja_loader(self):
+        return make_loader()
+
+
+class HealthCheck:
+    """WSGI middleware answering ``/healthz`` before Flask: no session, no database."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") == "/healthz":
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8"),
+                                      ("Content-Length", "2"), ("Cache-Control", "no-store")])
+            return [b"ok"]
+        return self.app(environ, start_response)
+
+
+def create_app(config=None):
+    """Build the portal app. ``config`` (a dict) overrides defaults and environment."""
+    app = Portal(__name__, static_folder="static", template_folder=None)
+    app.config.update(load_config(config))
+    app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LANGUAGE"]
+
+    db.init_app(app)
+    device.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories="translations")
+    login_manager.init_app(app)
+    _init_login(app)
+    _register_blueprints(app)
+    _register_hooks(app)
+
+    from . import errors
+
+    errors.init_app(app)
+    app.wsgi_app = keitai.ShiftJISInput(HealthCheck(app.wsgi_app))
+    return app
+
+
+def _init_login(app):
+    from flask_babel import lazy_gettext as _l
+
+    from .models import User
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(session_id):
+        return User.by_session_id(session_id)
+
+
+def _register_blueprints(app):
+    from .views import admin, auth, home, settings
+
+    for module in (home, auth, settings, admin):
+        app.register_blueprint(module.bp)
+
+
+def _register_hooks(app):
+    @app.context_processor
+    def _template_globals():
+        return {"site_name": app.config["SITE_NAME"], "device": g.get("device"),
+                "lang": str(get_locale() or app.config["DEFAULT_LANGUAGE"]), **template_helpers()}
+
+    @app.after_request
+    def _finish(response):
+        response = keitai.encode_response(response)
+        response.vary.add("User-Agent")
+        response.vary.add("Cookie")
+        headers = response.headers
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if request.endpoint != "static":
+            headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+            headers.setdefault("Cache-Control", "private, no-cache")
+        return response

@@ -1,0 +1,144 @@
+"""The ``portal`` command: init, serve, demo, user."""
+import getpass
+import sys
+
+import click
+
+from . import create_app, db, demo
+from .models import User
+
+
+def _app():
+    app = create_app()
+    return app
+
+
+@click.group()
+def main():
+    """Run and manage the portal. Configuration comes from PORTAL_* and DATABASE_URL."""
+
+
+@main.command()
+def init():
+    """Create the database, or upgrade an existing one to the current schema."""
+    _app()
+    applied = db.upgrade()
+    click.echo(f"schema up to date ({db.schema_version()}); applied: {', '.join(applied) or 'nothing'}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--demo", "with_demo", is_flag=True, help="Seed demo content when the database is empty.")
+def serve(host, port, threads, with_demo):
+    """Upgrade the schema and serve the portal with waitress."""
+    import waitress
+
+    app = _app()
+    db.upgrade()
+    if with_demo:
+        with db.database.connection_context():
+            if demo.is_empty():
+                demo.seed()
+                click.echo(f"demo content created: log in as demo1 ... demo10, password {demo.DEMO_PASSWORD}")
+    click.echo(f"serving on http://{host}:{port}/")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="portal")
+
+
+@main.command("demo")
+@click.option("--users", "count", default=10, show_default=True, type=click.IntRange(1, 100000))
+def demo_command(count):
+    """Create demo users demo1..demoN (password demo-password) with content of every area."""
+    _app()
+    db.upgrade()
+    with db.database.connection_context():
+        users = demo.seed(count)
+    click.echo(f"{len(users)} demo users ready; password: {demo.DEMO_PASSWORD}")
+
+
+@main.group()
+def user():
+    """Manage accounts."""
+
+
+def _password_option(value):
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise click.ClickException("the passwords do not match")
+    return first
+
+
+def _validate_password(password):
+    if len(password) < 8:
+        raise click.ClickException("the password must be at least 8 characters")
+
+
+@user.command("create")
+@click.argument("login_id")
+@click.option("--password", help="The password (otherwise asked, or read from standard input).")
+@click.option("--nickname", help="Defaults to the login ID.")
+@click.option("--admin", is_flag=True, help="Make the user an admin.")
+def user_create(login_id, password, nickname, admin):
+    """Create an account."""
+    import re
+
+    from .models.users import LOGIN_ID_PATTERN
+
+    _app()
+    db.upgrade()
+    login_id = login_id.lower()
+    if not re.match(LOGIN_ID_PATTERN, login_id):
+        raise click.ClickException("the login ID must be 3-20 characters of a-z, 0-9 and _")
+    password = _password_option(password)
+    _validate_password(password)
+    with db.database.connection_context():
+        if User.by_login_id(login_id):
+            raise click.ClickException(f"{login_id} exists already")
+        account = User(login_id=login_id, nickname=(nickname or login_id)[:30], is_admin=admin)
+        account.set_password(password)
+        account.save()
+    click.echo(f"created {login_id}{' (admin)' if admin else ''}")
+
+
+def _get_user(login_id):
+    account = User.by_login_id(login_id)
+    if account is None:
+        raise click.ClickException(f"no user {login_id}")
+    return account
+
+
+@user.command("set-password")
+@click.argument("login_id")
+@click.option("--password", help="The new password (otherwise asked, or read from standard input).")
+def user_set_password(login_id, password):
+    """Set a user's password (their sessions end)."""
+    _app()
+    with db.database.connection_context():
+        account = _get_user(login_id)
+        password = _password_option(password)
+        _validate_password(password)
+        account.set_password(password)
+        account.save()
+    click.echo(f"password of {account.login_id} changed")
+
+
+@user.command("suspend")
+@click.argument("login_id")
+@click.option("--undo", is_flag=True, help="Reinstate the user.")
+def user_suspend(login_id, undo):
+    """Suspend a user: they cannot log in and their content is hidden."""
+    _app()
+    with db.database.connection_context():
+        account = _get_user(login_id)
+        account.is_suspended = not undo
+        account.save()
+    click.echo(f"{account.login_id} {'reinstated' if undo else 'suspended'}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,103 @@
+"""Configuration: defaults, then the environment, then the dict given to create_app.
+
+This is the only module that reads ``os.environ``. Everything else reads
+``current_app.config``.
+"""
+import os
+import secrets
+from pathlib import Path
+
+REGISTRATION_MODES = ("open", "invite", "closed")
+LANGUAGES = ("ja", "en")
+
+DEFAULTS = {
+    "SITE_NAME": "Portal",
+    "DATA_DIR": "./data",
+    "DATABASE_URL": None,  # default: SQLite file in DATA_DIR
+    "MEDIA_DIR": None,  # default: DATA_DIR/media
+    "REGISTRATION": "open",
+    "DEFAULT_LANGUAGE": "ja",
+    "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 500 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_SECURE": False,
+    "WTF_CSRF_TIME_LIMIT": 3600 * 6,
+    # Login throttling (issue: foundation). Counted in the database.
+    "LOGIN_FAILS_PER_ACCOUNT": 5,
+    "LOGIN_FAILS_PER_ADDRESS": 20,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    # Trust X-Forwarded-For from this many proxies (0: use the socket address).
+    "PROXY_COUNT": 0,
+    "MOBILE_MARKUP_BUDGET": 5120,
+}
+
+# Environment variable -> (config key, converter)
+_ENV = {
+    "PORTAL_SITE_NAME": ("SITE_NAME", str),
+    "PORTAL_DATA_DIR": ("DATA_DIR", str),
+    "DATABASE_URL": ("DATABASE_URL", str),
+    "PORTAL_MEDIA_DIR": ("MEDIA_DIR", str),
+    "PORTAL_SECRET_KEY": ("SECRET_KEY", str),
+    "PORTAL_REGISTRATION": ("REGISTRATION", str),
+    "PORTAL_DEFAULT_LANGUAGE": ("DEFAULT_LANGUAGE", str),
+    "PORTAL_SECURE_COOKIES": ("SECURE_COOKIES", lambda v: v.lower() in ("1", "true", "yes")),
+    "PORTAL_PROXY_COUNT": ("PROXY_COUNT", int),
+    "REDIS_URL": ("REDIS_URL", str),
+}
+
+
+class ConfigError(ValueError):
+    """Raised when a configuration value is invalid."""
+
+
+def load_config(overrides=None, environ=None):
+    """Return the merged configuration dict: defaults < environment < overrides."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for var, (key, convert) in _ENV.items():
+        if environ.get(var):
+            try:
+                config[key] = convert(environ[var])
+            except ValueError as exc:
+                raise ConfigError(f"{var}: {exc}") from exc
+    config.update(overrides or {})
+
+    data_dir = Path(config["DATA_DIR"]).resolve()
+    config["DATA_DIR"] = str(data_dir)
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = "sqlite:///" + str(data_dir / "portal.db")
+    if not config.get("MEDIA_DIR"):
+        config["MEDIA_DIR"] = str(data_dir / "media")
+    if config.pop("SECURE_COOKIES", False):
+        for key in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+            config[key] = True
+    if config["REGISTRATION"] not in REGISTRATION_MODES:
+        raise ConfigError(f"REGISTRATION must be one of {', '.join(REGISTRATION_MODES)}")
+    if config["DEFAULT_LANGUAGE"] not in LANGUAGES:
+        raise ConfigError(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key_from(data_dir)
+    return config
+
+
+def _secret_key_from(data_dir):
+    """Read the secret key kept in the data dir, creating it (mode 0600) on first use."""
+    path = data_dir / "secret_key"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    # O_EXCL: when two processes start at once, one writes and both read the same key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key

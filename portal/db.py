@@ -1,0 +1,79 @@
+"""The database: one proxy bound at app start, pragmas, per-request connections, migrations.
+
+Models subclass ``BaseModel``; the proxy is initialised by ``init_app`` from
+``DATABASE_URL`` (SQLite by default, PostgreSQL for the scale-out path).
+"""
+import datetime
+from pathlib import Path
+
+from peewee import DatabaseProxy, Model, SqliteDatabase
+from playhouse import db_url
+from playhouse.migrations import Runner
+
+database = DatabaseProxy()
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 10000,  # ms; writers wait instead of failing with "database is locked"
+    "cache_size": -8000,  # KiB
+}
+
+
+def utcnow():
+    """Current UTC time as a naive datetime (what the database stores)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+
+
+class BaseModel(Model):
+    """Base class of every model: bound to the app's database."""
+
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+def make_database(url):
+    """Build a peewee database for a URL: ``sqlite:///path`` or ``postgresql://...``."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10)
+    if url.startswith(("postgres://", "postgresql://")):
+        return db_url.connect(url)
+    raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
+
+
+def init_app(app):
+    """Bind the proxy to the configured database and open/close it around requests."""
+    database.initialize(make_database(app.config["DATABASE_URL"]))
+
+    @app.before_request
+    def _open_db():
+        database.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close_db(exc):
+        if not database.is_closed():
+            database.close()
+
+
+def migration_runner():
+    """The peewee migration runner over portal/migrations (history in ``schema_migration``)."""
+    return Runner(database.obj, directory=MIGRATIONS_DIR)
+
+
+def upgrade(target=None):
+    """Apply pending migrations (up to ``target``); return the names applied."""
+    with database.connection_context():
+        return migration_runner().up(target)
+
+
+def schema_version():
+    """Name of the newest applied migration, or None for an empty database."""
+    with database.connection_context():
+        applied = migration_runner().applied()
+    return max(applied) if applied else None

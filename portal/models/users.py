@@ -1,0 +1,180 @@
+"""Accounts: users, login throttling, invite codes and site-wide settings."""
+import datetime
+import secrets
+
+from flask_login import UserMixin
+from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
+                    IntegerField, TextField, fn)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..db import BaseModel, database, utcnow
+
+LOGIN_ID_PATTERN = r"^[a-z0-9_]{3,20}$"
+
+
+def new_token(nbytes=24):
+    """A random URL-safe token."""
+    return secrets.token_urlsafe(nbytes)
+
+
+class User(UserMixin, BaseModel):
+    """A member of the site. No phone number, ever."""
+
+    login_id = CharField(max_length=20, unique=True)
+    nickname = CharField(max_length=30)
+    password_hash = CharField(max_length=255)
+    email = CharField(max_length=254, null=True)
+    is_admin = BooleanField(default=False)
+    is_suspended = BooleanField(default=False)
+    language = CharField(max_length=5, default="")  # "" = follow the browser
+    # Rotated on password change: sessions and remember-me cookies carrying an
+    # old token stop loading the user (see get_id / load_user).
+    session_token = CharField(max_length=64, default=new_token)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    def set_password(self, password):
+        """Hash and store a new password (scrypt) and end every other session."""
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.session_token = new_token()
+
+    def check_password(self, password):
+        """True when ``password`` matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self):
+        """Flask-Login's id: user id plus session token, so a new token logs out old sessions."""
+        return f"{self.id}:{self.session_token}"
+
+    @property
+    def is_active(self):
+        return not self.is_suspended
+
+    @classmethod
+    def by_session_id(cls, session_id):
+        """The active user behind a Flask-Login id, or None when it is stale."""
+        user_id, _, token = (session_id or "").partition(":")
+        if not user_id.isdigit() or not token:
+            return None
+        user = cls.get_or_none(cls.id == int(user_id))
+        if user is None or not secrets.compare_digest(user.session_token, token):
+            return None
+        return user
+
+    @classmethod
+    def by_login_id(cls, login_id):
+        """The user with this login id (case-insensitive), or None."""
+        return cls.get_or_none(cls.login_id == (login_id or "").strip().lower())
+
+    @classmethod
+    def visible(cls):
+        """Users whose content may be shown: not suspended."""
+        return cls.select().where(cls.is_suspended == False)  # noqa: E712
+
+    @classmethod
+    def search(cls, text):
+        """Users whose login id or nickname contains ``text`` (case-insensitive)."""
+        text = (text or "").strip()
+        query = cls.select().order_by(cls.id)
+        if text:
+            # contains() is ILIKE '%text%' with the wildcards in ``text`` escaped.
+            query = query.where(cls.login_id.contains(text) | cls.nickname.contains(text))
+        return query
+
+    def delete_account(self):
+        """Remove the user and every row that belongs to them (foreign keys cascade)."""
+        with database.atomic():
+            InviteCode.update(created_by=None).where(InviteCode.created_by == self).execute()
+            LoginAttempt.delete().where(LoginAttempt.login_id == self.login_id).execute()
+            self.delete_instance()
+
+
+class LoginAttempt(BaseModel):
+    """A failed login, kept for the throttling window. Lives in the database so
+    several app servers agree."""
+
+    login_id = CharField(max_length=64, index=True)
+    address = CharField(max_length=64, index=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    @classmethod
+    def is_throttled(cls, login_id, address, per_account, per_address, window):
+        """True when ``login_id`` or ``address`` has too many recent failures."""
+        since = utcnow() - datetime.timedelta(seconds=window)
+        recent = cls.select().where(cls.created_at >= since)
+        by_account = recent.where(cls.login_id == login_id).count()
+        if by_account >= per_account:
+            return True
+        return recent.where(cls.address == address).count() >= per_address
+
+    @classmethod
+    def record_failure(cls, login_id, address, window):
+        """Remember a failed login and drop entries older than the window."""
+        cls.create(login_id=login_id[:64], address=address[:64])
+        cutoff = utcnow() - datetime.timedelta(seconds=window)
+        cls.delete().where(cls.created_at < cutoff).execute()
+
+    @classmethod
+    def clear(cls, login_id):
+        """Forget the failures of an account after a successful login."""
+        cls.delete().where(cls.login_id == login_id).execute()
+
+
+class InviteCode(BaseModel):
+    """A code (or a user's invite link) that lets someone register."""
+
+    code = CharField(max_length=64, unique=True, default=lambda: new_token(12))
+    created_by = ForeignKeyField(User, null=True, backref="invite_codes", on_delete="SET NULL")
+    note = CharField(max_length=100, default="")
+    max_uses = IntegerField(default=1)  # 0 = unlimited
+    uses = IntegerField(default=0)
+    revoked = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(null=True)
+
+    @property
+    def is_usable(self):
+        """True when the code may still be used to register."""
+        if self.revoked:
+            return False
+        if self.expires_at is not None and self.expires_at < utcnow():
+            return False
+        return self.max_uses == 0 or self.uses < self.max_uses
+
+    @classmethod
+    def usable(cls, code):
+        """The usable invite with this code, or None."""
+        invite = cls.get_or_none(cls.code == (code or "").strip())
+        return invite if invite is not None and invite.is_usable else None
+
+    def consume(self):
+        """Count one use, atomically; False when another request used the last one."""
+        query = InviteCode.update(uses=InviteCode.uses + 1).where(
+            (InviteCode.id == self.id) & (InviteCode.revoked == False)  # noqa: E712
+            & ((InviteCode.max_uses == 0) | (InviteCode.uses < InviteCode.max_uses)))
+        return query.execute() == 1
+
+
+class SiteSetting(BaseModel):
+    """A site-wide setting changed from the admin page (overrides the config default)."""
+
+    key = CharField(max_length=64, primary_key=True)
+    value = TextField()
+
+    @classmethod
+    def get_value(cls, key, default=None):
+        """The stored value for ``key``, or ``default``."""
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row is not None else default
+
+    @classmethod
+    def set_value(cls, key, value):
+        """Store ``value`` under ``key`` (insert or replace)."""
+        (cls.insert(key=key, value=value)
+         .on_conflict(conflict_target=[cls.key], update={cls.value: value})
+         .execute())
+
+
+def count_users():
+    """Number of accounts (used by the demo seeder and the admin page)."""
+    return User.select(fn.COUNT(User.id)).scalar()

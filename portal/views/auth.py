@@ -1,0 +1,174 @@
+"""Accounts: register, log in, log out."""
+from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from peewee import IntegrityError
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
+
+from ..db import database, utcnow
+from ..models import InviteCode, LoginAttempt, SiteSetting, User
+from ..models.users import LOGIN_ID_PATTERN
+from ..rendering import render
+from .util import abort_with, client_address, redirect_next
+
+bp = Blueprint("auth", __name__)
+
+PASSWORD_MIN = 8
+
+
+def password_field(label):
+    """A new-password field with the site's strength rules."""
+    return PasswordField(label, validators=[
+        InputRequired(message=_l("Please enter a password.")),
+        Length(min=PASSWORD_MIN, max=200,
+               message=_l("The password must be %(min)d to %(max)d characters.",
+                          min=PASSWORD_MIN, max=200)),
+    ])
+
+
+def check_password_strength(form, field):
+    """Refuse passwords that are easy to guess."""
+    value = field.data or ""
+    if len(set(value)) < 4 or value.isdigit():
+        raise ValidationError(_("This password is too easy to guess. Mix letters, digits or symbols."))
+    login_id = (getattr(form, "login_id", None) and form.login_id.data or "").lower()
+    if login_id and login_id in value.lower():
+        raise ValidationError(_("The password must not contain your login ID."))
+
+
+class RegisterForm(FlaskForm):
+    login_id = StringField(_l("Login ID"), validators=[
+        InputRequired(message=_l("Please enter a login ID.")),
+        Regexp(LOGIN_ID_PATTERN, message=_l(
+            "The login ID must be 3 to 20 characters: lowercase letters a-z, digits and _.")),
+    ], filters=[lambda v: v.strip().lower() if v else v])
+    nickname = StringField(_l("Nickname"), validators=[
+        InputRequired(message=_l("Please enter a nickname.")),
+        Length(min=1, max=30, message=_l("The nickname must be 1 to 30 characters.")),
+    ], filters=[lambda v: v.strip() if v else v])
+    password = password_field(_l("Password"))
+    confirm = PasswordField(_l("Password again"), validators=[
+        EqualTo("password", message=_l("The two passwords do not match.")),
+    ])
+    email = EmailField(_l("E-mail (optional)"), validators=[
+        Optional(), Length(max=254), Email(message=_l("Please enter a valid e-mail address."),
+                                           check_deliverability=False),
+    ])
+    invite = StringField(_l("Invite code"), validators=[Optional(), Length(max=64)])
+
+    def validate_login_id(self, field):
+        if User.by_login_id(field.data) is not None:
+            raise ValidationError(_("This login ID is already taken."))
+
+    def validate_password(self, field):
+        check_password_strength(self, field)
+
+    def validate_nickname(self, field):
+        if not "".join(ch for ch in field.data if ch.isprintable()).strip():
+            raise ValidationError(_("Please enter a nickname."))
+
+
+class LoginForm(FlaskForm):
+    login_id = StringField(_l("Login ID"), validators=[
+        InputRequired(message=_l("Please enter your login ID.")), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[
+        InputRequired(message=_l("Please enter your password.")), Length(max=200)])
+    remember = BooleanField(_l("Keep me logged in"))
+    next = HiddenField()
+
+
+def registration_mode():
+    """The registration mode in force: the admin's choice, else the configured default."""
+    return SiteSetting.get_value("registration", current_app.config["REGISTRATION"])
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Sign up: open to all, or with an invite code, as the site is set."""
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    mode = registration_mode()
+    form = RegisterForm()
+    if request.method == "GET" and request.args.get("invite"):
+        form.invite.data = request.args["invite"][:64]
+    invite = InviteCode.usable(form.invite.data) if form.invite.data else None
+    status = 200
+    if form.validate_on_submit():
+        if form.invite.data and invite is None:
+            form.invite.errors.append(_("This invite code is not valid or has been used up."))
+        elif mode != "open" and invite is None:
+            form.invite.errors.append(_("An invite code is needed to register on this site."))
+        else:
+            user = _create_user(form, invite)
+            if user is not None:
+                login_user(user)
+                flash(_("Welcome, %(name)s! Your account is ready.", name=user.nickname))
+                return redirect(url_for("home.index"))
+        status = 400
+    elif form.is_submitted():
+        status = 400
+    return render("auth/register.html", form=form, mode=mode, invite=invite, status=status)
+
+
+def _create_user(form, invite):
+    """Create the account (and count the invite) in one transaction; None on a race."""
+    try:
+        with database.atomic():
+            if invite is not None and not invite.consume():
+                form.invite.errors.append(_("This invite code is not valid or has been used up."))
+                return None
+            user = User(login_id=form.login_id.data, nickname=form.nickname.data,
+                        email=form.email.data or None, language="", last_login_at=utcnow())
+            user.set_password(form.password.data)
+            user.save()
+            return user
+    except IntegrityError:
+        form.login_id.errors.append(_("This login ID is already taken."))
+        return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Log in with login ID and password; throttled per account and per address."""
+    if current_user.is_authenticated:
+        return redirect_next()
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+    status = 200
+    if form.validate_on_submit():
+        config = current_app.config
+        login_id = form.login_id.data.strip().lower()
+        address = client_address()
+        window = config["LOGIN_WINDOW_SECONDS"]
+        if LoginAttempt.is_throttled(login_id, address, config["LOGIN_FAILS_PER_ACCOUNT"],
+                                     config["LOGIN_FAILS_PER_ADDRESS"], window):
+            abort_with(429, _("Too many failed logins. Please wait 15 minutes and try again."))
+        user = User.by_login_id(login_id)
+        if user is None or not user.check_password(form.password.data):
+            LoginAttempt.record_failure(login_id, address, window)
+            form.password.errors.append(_("The login ID or password is wrong."))
+            status = 400
+        elif user.is_suspended:
+            form.login_id.errors.append(_("This account is suspended."))
+            status = 403
+        else:
+            LoginAttempt.clear(login_id)
+            User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
+            login_user(user, remember=form.remember.data)
+            return redirect_next()
+    elif form.is_submitted():
+        status = 400
+    return render("auth/login.html", form=form, status=status)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    """Log out of this session."""
+    logout_user()
+    flash(_("You have logged out."))
+    return redirect(url_for("home.index"))

@@ -1,0 +1,53 @@
+"""The home page, the language switch and the about page."""
+from dataclasses import dataclass
+
+from flask import Blueprint, redirect, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..config import LANGUAGES
+from ..notices import notices_for
+from ..rendering import render
+from .util import safe_next
+
+bp = Blueprint("home", __name__)
+
+
+@dataclass(frozen=True)
+class Area:
+    """An entry of the home menu."""
+
+    label: str
+    endpoint: str
+    admin_only: bool = False
+
+
+# The numbered home menu; each area adds itself here when it is built.
+AREAS = [
+    Area(_l("Settings"), "settings.index"),
+    Area(_l("Admin"), "admin.index", admin_only=True),
+]
+
+
+def areas_for(user):
+    """The menu entries ``user`` may use."""
+    return [area for area in AREAS if not area.admin_only or user.is_admin]
+
+
+@bp.route("/")
+def index():
+    """Logged out: what this site is. Logged in: the menu of areas and the notices."""
+    if not current_user.is_authenticated:
+        return render("home.html", notices=[])
+    return render("home.html", notices=notices_for(current_user), areas=areas_for(current_user))
+
+
+@bp.route("/lang/<code>")
+def language(code):
+    """Switch the language for this session (the account setting is on the settings page).
+
+    Only the session changes, never the database, so following this link is safe.
+    """
+    if code in LANGUAGES:
+        session["lang"] = code
+    return redirect(safe_next())

@@ -1,0 +1,38 @@
+"""Small helpers shared by the views."""
+from urllib.parse import urlsplit
+
+from flask import redirect, request, url_for
+from werkzeug.exceptions import default_exceptions
+
+
+def safe_next(default_endpoint="home.index"):
+    """The ``next`` target of this request if it stays on this site, else the default URL."""
+    target = request.values.get("next", "")
+    return target if is_same_site(target) else url_for(default_endpoint)
+
+
+def is_same_site(target):
+    """True for a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return False
+    if any(ch in target for ch in "\r\n\t\\"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def redirect_next(default_endpoint="home.index"):
+    """Redirect to a same-site ``next`` or to the default endpoint."""
+    return redirect(safe_next(default_endpoint))
+
+
+def client_address():
+    """The client's address as the app sees it (ProxyFix applies PORTAL_PROXY_COUNT)."""
+    return request.remote_addr or "unknown"
+
+
+def abort_with(code, message):
+    """Abort with an HTTP error whose page shows ``message``."""
+    error = default_exceptions[code]()
+    error.portal_message = message
+    raise error
