@@ -12,7 +12,7 @@ from . import db, device, keitai
 from .config import load_config
 from .extensions import babel, csrf, login_manager
 from .i18n import select_locale
-from .rendering import SetEnvironment, make_loader, template_helpers
+from .rendering import SetEnvironment, make_loader, template_helpers, xhtml
 
 
 class PortalResponse(Response):
@@ -91,6 +91,8 @@ def _register_blueprints(app):
 
 
 def _register_hooks(app):
+    app.jinja_env.filters["xhtml"] = xhtml
+
     @app.context_processor
     def _template_globals():
         return {"site_name": app.config["SITE_NAME"], "device": g.get("device"),

@@ -6,12 +6,14 @@ inside a set, ``{% extends "_base.html" %}`` resolves to the same set, so the
 templates never name their own set.
 """
 import math
+import re
 from urllib.parse import urlencode
 from pathlib import Path
 
 from flask import g, make_response, render_template, request
 from flask.templating import Environment
 from jinja2 import FileSystemLoader, PrefixLoader
+from markupsafe import Markup
 
 from .device import wants_xhtml
 
@@ -63,6 +65,22 @@ def url_with(**changes):
             args[key] = [value]
     query = urlencode(args, doseq=True)
     return request.path + ("?" + query if query else "")
+
+
+_VOID_TAG = re.compile(r"<(input|br|hr|img|meta|link)\b([^>]*?)\s*/?>")
+_BARE_ATTR = re.compile(r"\s(checked|selected|required|disabled|readonly|multiple)(?=[\s/>])")
+
+
+def xhtml(markup):
+    """Make HTML from a form widget well-formed XML: close void tags, give bare attributes values."""
+    def fix_tag(match):
+        attrs = _BARE_ATTR.sub(lambda m: f' {m.group(1)}="{m.group(1)}"', match.group(2))
+        return f"<{match.group(1)}{attrs} />"
+
+    text = _VOID_TAG.sub(fix_tag, str(markup))
+    text = re.sub(r"<option\b([^>]*)>", lambda m: "<option" + _BARE_ATTR.sub(
+        lambda a: f' {a.group(1)}="{a.group(1)}"', m.group(1) + " ").rstrip() + ">", text)
+    return Markup(text)
 
 
 def template_helpers():

@@ -3,11 +3,12 @@ PostgreSQL schema when PORTAL_TEST_DATABASE_URL is set), clients and users."""
 import os
 import re
 import secrets
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 
 from portal import create_app, db
+from portal.device import detect
 from portal.models import User
 
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
@@ -105,10 +106,16 @@ def make_user(app):
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+def text_of(response):
+    """The body of a response decoded with the charset it declares."""
+    charset = response.mimetype_params.get("charset", "utf-8")
+    return response.data.decode("cp932" if charset.lower() == "shift_jis" else charset)
+
+
 def csrf_token(client, path=None):
     """Fetch a page with a form and return the CSRF token of the client's session."""
     for candidate in ([path] if path else []) + ["/", "/login", "/register"]:
-        html = client.get(candidate).get_data(as_text=True)
+        html = text_of(client.get(candidate))
         match = _CSRF.search(html)
         if match:
             return match.group(1)
@@ -116,9 +123,13 @@ def csrf_token(client, path=None):
 
 
 def post(client, path, data=None, token_from=None, **kwargs):
-    """POST a form with a valid CSRF token."""
+    """POST a form with a valid CSRF token, encoded as the client's handset would (cp932 or UTF-8)."""
     data = dict(data or {})
     data.setdefault("csrf_token", csrf_token(client, token_from))
+    device = detect(client.environ_base.get("HTTP_USER_AGENT", ""))
+    if device.codec == "cp932":
+        body = urlencode(data, encoding="cp932")
+        return client.post(path, data=body, content_type="application/x-www-form-urlencoded", **kwargs)
     return client.post(path, data=data, **kwargs)
 
 

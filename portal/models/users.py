@@ -57,7 +57,7 @@ class User(UserMixin, BaseModel):
         if not user_id.isdigit() or not token:
             return None
         user = cls.get_or_none(cls.id == int(user_id))
-        if user is None or not secrets.compare_digest(user.session_token, token):
+        if user is None or user.is_suspended or not secrets.compare_digest(user.session_token, token):
             return None
         return user
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, RadioField, StringField
+from wtforms import IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from ..config import REGISTRATION_MODES
@@ -44,7 +44,7 @@ class ActionForm(FlaskForm):
 
 
 class ModeForm(FlaskForm):
-    mode = RadioField(_l("Registration"), choices=[(m, MODE_LABELS[m]) for m in REGISTRATION_MODES])
+    mode = RadioField(_l("Registration"), choices=[SelectChoice(m, MODE_LABELS[m]) for m in REGISTRATION_MODES])
 
 
 class InviteForm(FlaskForm):

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField
+from wtforms import BooleanField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, ValidationError
 
 from ..rendering import render
@@ -12,7 +12,8 @@ from .auth import check_password_strength, password_field
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-LANGUAGE_CHOICES = [("", _l("Follow my browser")), ("ja", "日本語"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("", _l("Follow my browser")), SelectChoice("ja", "日本語"),
+                    SelectChoice("en", "English")]
 
 
 class LanguageForm(FlaskForm):

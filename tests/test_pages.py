@@ -1,0 +1,90 @@
+"""Every page of both template sets and both languages: status, doctype, well-formedness, budget."""
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login
+from pagecheck import check_page
+
+CLIENTS = {"pc": PC_UA, "mobile": SOFTBANK_UA, "docomo": DOCOMO_UA}
+KIND = {"pc": "pc", "mobile": "mobile", "docomo": "mobile"}
+TEMPLATES = Path(__file__).parent.parent / "portal"
+
+
+def page_templates(kind):
+    root = TEMPLATES / f"templates_{kind}"
+    return {str(p.relative_to(root)) for p in root.rglob("*.html") if not p.name.startswith("_")}
+
+
+def test_every_page_template_exists_in_both_sets():
+    mobile, pc = page_templates("mobile"), page_templates("pc")
+    assert mobile == pc, f"only mobile: {mobile - pc}; only pc: {pc - mobile}"
+
+
+def get_routes(app):
+    """GET routes without URL arguments, from the URL map (new pages are covered automatically)."""
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static":
+            routes.append(rule.rule)
+    return sorted(routes)
+
+
+@pytest.mark.parametrize("client_name", sorted(CLIENTS))
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_all_pages_logged_in_as_admin(app, make_client, admin, client_name, language):
+    client = make_client(CLIENTS[client_name], Accept_Language=language)
+    assert login(client, "root_admin").status_code == 302
+    seen = 0
+    for path in get_routes(app):
+        response = client.get(path)
+        if response.status_code in (301, 302):
+            continue
+        assert response.status_code == 200, (path, response.status_code)
+        root = check_page(KIND[client_name], response)
+        lang = root.get("lang") or root.get("{http://www.w3.org/XML/1998/namespace}lang")
+        assert lang == language, (path, lang)
+        seen += 1
+    assert seen >= 6
+
+
+@pytest.mark.parametrize("client_name", sorted(CLIENTS))
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_all_pages_logged_out(app, make_client, client_name, language):
+    client = make_client(CLIENTS[client_name], Accept_Language=language)
+    for path in get_routes(app):
+        response = client.get(path)
+        if response.status_code == 302:
+            assert "/login" in response.headers["Location"], path
+            continue
+        assert response.status_code in (200, 403), (path, response.status_code)
+        check_page(KIND[client_name], response)
+
+
+def test_language_follows_accept_language_then_default(client, make_client):
+    assert 'lang="ja"' in client.get("/").get_data(as_text=True)
+    en = make_client(PC_UA, Accept_Language="en-US,en;q=0.8")
+    assert 'lang="en"' in en.get("/").get_data(as_text=True)
+
+
+def test_language_switch_link_is_remembered(client):
+    html = client.get("/login").get_data(as_text=True)
+    link = re.search(r'href="(/lang/en[^"]*)"', html).group(1).replace("&amp;", "&")
+    response = client.get(link)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert 'lang="en"' in client.get("/").get_data(as_text=True)
+    client.get("/lang/ja?next=/")
+    assert 'lang="ja"' in client.get("/").get_data(as_text=True)
+
+
+def test_language_switch_refuses_offsite_next(client):
+    response = client.get("/lang/en?next=//evil.example/")
+    assert response.headers["Location"] == "http://localhost/"
+
+
+def test_japanese_and_english_text(make_client):
+    ja = make_client(PC_UA, Accept_Language="ja").get("/login").get_data(as_text=True)
+    en = make_client(PC_UA, Accept_Language="en").get("/login").get_data(as_text=True)
+    assert "ログイン" in ja and "Log in" not in ja
+    assert "Log in" in en and "ログイン" not in en

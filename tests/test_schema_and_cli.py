@@ -1,0 +1,130 @@
+"""Migrations (upgrading an older database keeps its data) and the ``portal`` command."""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+from click.testing import CliRunner
+from playhouse.schema_diff import diff_models
+
+from portal import cli, create_app, db
+from portal.db import database
+from portal.models import ALL_MODELS, InviteCode, User
+
+
+def test_migrations_produce_the_models_schema(app):
+    with database.connection_context():
+        diff = diff_models(database.obj, ALL_MODELS)
+    assert not diff, f"models and migrations disagree:\n{diff}"
+
+
+def test_sqlite_pragmas(app):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        return
+    with database.connection_context():
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("synchronous") == 1  # NORMAL
+        assert pragma("busy_timeout") >= 5000
+
+
+def test_upgrade_keeps_data_of_an_older_schema(app_config):
+    create_app(app_config)
+    assert db.upgrade(target="0001_initial") == ["0001_initial"]
+    assert db.schema_version() == "0001_initial"
+    with database.connection_context():
+        database.execute_sql(
+            'INSERT INTO "user" (login_id, nickname, password_hash, is_admin, is_suspended, language,'
+            ' session_token, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)'.replace(
+                "%s", database.obj.param),
+            ("oldtimer", "古株", "x", False, False, "", "tok", "2020-01-01 00:00:00"))
+        assert "invite_code" not in database.get_tables()
+    applied = db.upgrade()
+    assert applied and applied[0] == "0002_invite_codes"
+    with database.connection_context():
+        assert User.get(User.login_id == "oldtimer").nickname == "古株"
+        InviteCode.create(note="works")
+        assert not diff_models(database.obj, ALL_MODELS)
+    assert db.upgrade() == []  # idempotent
+
+
+def run_cli(app_config, *args, input=None):
+    env = {"PORTAL_DATA_DIR": app_config["DATA_DIR"], "DATABASE_URL": app_config["DATABASE_URL"],
+           "PORTAL_SECRET_KEY": "cli-test"}
+    result = CliRunner().invoke(cli.main, list(args), env=env, input=input, catch_exceptions=False)
+    return result
+
+
+def test_cli_init_upgrades_an_old_database(app_config):
+    create_app(app_config)
+    db.upgrade(target="0001_initial")
+    result = run_cli(app_config, "init")
+    assert result.exit_code == 0, result.output
+    assert "0002_invite_codes" in result.output
+
+
+def test_cli_users(app_config):
+    assert run_cli(app_config, "user", "create", "boss", "--password", "boss-password-1", "--admin").exit_code == 0
+    assert run_cli(app_config, "user", "create", "boss", "--password", "boss-password-1").exit_code == 1
+    assert run_cli(app_config, "user", "create", "Bad Name!", "--password", "boss-password-1").exit_code == 1
+    assert run_cli(app_config, "user", "create", "weak", "--password", "short").exit_code == 1
+    with database.connection_context():
+        boss = User.get(User.login_id == "boss")
+        assert boss.is_admin and boss.check_password("boss-password-1")
+        assert not User.select().where(User.login_id == "weak").exists()
+    assert run_cli(app_config, "user", "set-password", "boss", input="another-pass-2\n").exit_code == 0
+    assert run_cli(app_config, "user", "suspend", "boss").exit_code == 0
+    with database.connection_context():
+        boss = User.get(User.login_id == "boss")
+        assert boss.check_password("another-pass-2") and boss.is_suspended
+    assert run_cli(app_config, "user", "suspend", "boss", "--undo").exit_code == 0
+    assert run_cli(app_config, "user", "suspend", "nobody").exit_code == 1
+
+
+def test_cli_demo(app_config):
+    result = run_cli(app_config, "demo", "--users", "3")
+    assert result.exit_code == 0, result.output
+    with database.connection_context():
+        assert [u.login_id for u in User.select().order_by(User.id)] == ["demo1", "demo2", "demo3"]
+        assert User.get(User.login_id == "demo2").check_password("demo-password")
+        assert User.get(User.login_id == "demo1").is_admin
+    assert run_cli(app_config, "demo", "--users", "3").exit_code == 0  # idempotent
+    with database.connection_context():
+        assert User.select().count() == 3
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_portal_serve_demo_answers(app_config, tmp_path):
+    """`portal serve --demo` in a real process: healthz, then a demo user exists."""
+    port = free_port()
+    env = {**os.environ, "PORTAL_DATA_DIR": app_config["DATA_DIR"],
+           "DATABASE_URL": app_config["DATABASE_URL"]}
+    proc = subprocess.Popen([sys.executable, "-m", "portal.cli", "serve", "--port", str(port), "--demo",
+                             "--threads", "2"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+                    body = response.read()
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert body == b"ok"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
+            assert response.status == 200
+        create_app(app_config)  # bind the models to this test's database
+        with database.connection_context():
+            assert User.select().where(User.login_id == "demo1").exists()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
