@@ -65,6 +65,11 @@ def create_app(config=None):
     from . import errors
 
     errors.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     app.wsgi_app = keitai.ShiftJISInput(HealthCheck(app.wsgi_app))
     return app
 
