@@ -51,6 +51,7 @@ def create_app(config=None):
     app = Portal(__name__, static_folder="static", template_folder=None)
     app.config.update(load_config(config))
     app.config["BABEL_DEFAULT_LOCALE"] = app.config["DEFAULT_LANGUAGE"]
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
 
     db.init_app(app)
     device.init_app(app)
@@ -89,19 +90,21 @@ def _init_login(app):
 
 
 def _register_blueprints(app):
-    from .views import admin, auth, home, settings
+    from .views import admin, auth, footprints, friends, home, invites, people, safety, settings
 
-    for module in (home, auth, settings, admin):
+    for module in (home, auth, people, friends, footprints, invites, safety, settings, admin):
         app.register_blueprint(module.bp)
 
 
 def _register_hooks(app):
     app.jinja_env.filters["xhtml"] = xhtml
+    # Globals (not a context processor) so imported macros can call them too.
+    app.jinja_env.globals.update(template_helpers())
 
     @app.context_processor
     def _template_globals():
         return {"site_name": app.config["SITE_NAME"], "device": g.get("device"),
-                "lang": str(get_locale() or app.config["DEFAULT_LANGUAGE"]), **template_helpers()}
+                "lang": str(get_locale() or app.config["DEFAULT_LANGUAGE"])}
 
     @app.after_request
     def _finish(response):
@@ -113,9 +116,13 @@ def _register_hooks(app):
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         if request.endpoint != "static":
+            device = g.get("device")
+            # Handsets before i-mode browser 2.0 know only inline styles: allow style
+            # attributes on mobile pages (never scripts).
+            style = "'self' 'unsafe-inline'" if device is not None and device.is_mobile else "'self'"
             headers.setdefault(
                 "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                f"default-src 'self'; img-src 'self' data:; style-src {style}; script-src 'self'; "
                 "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
             headers.setdefault("Cache-Control", "private, no-cache")
         return response

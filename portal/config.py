@@ -17,6 +17,7 @@ DEFAULTS = {
     "MEDIA_DIR": None,  # default: DATA_DIR/media
     "REGISTRATION": "open",
     "DEFAULT_LANGUAGE": "ja",
+    "TIMEZONE": "Asia/Tokyo",  # times are stored in UTC and shown in this zone
     "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 500 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -33,6 +34,13 @@ DEFAULTS = {
     # Trust X-Forwarded-For from this many proxies (0: use the socket address).
     "PROXY_COUNT": 0,
     "MOBILE_MARKUP_BUDGET": 5120,
+    "MAX_FRIENDS": 1000,
+    # Werkzeug's scrypt (N=2**15). Tests lower the cost to run fast.
+    "PASSWORD_HASH_METHOD": "scrypt",
+    # Defaults of the settings the admin page can change (stored in SiteSetting).
+    "INVITE_QUOTA": 20,  # invite links per member, 0 = unlimited
+    "FOOTPRINT_RETENTION_DAYS": 30,
+    "FOOTPRINT_DELETIONS_PER_MONTH": 10,
 }
 
 # Environment variable -> (config key, converter)
@@ -44,9 +52,13 @@ _ENV = {
     "PORTAL_SECRET_KEY": ("SECRET_KEY", str),
     "PORTAL_REGISTRATION": ("REGISTRATION", str),
     "PORTAL_DEFAULT_LANGUAGE": ("DEFAULT_LANGUAGE", str),
+    "PORTAL_TIMEZONE": ("TIMEZONE", str),
     "PORTAL_SECURE_COOKIES": ("SECURE_COOKIES", lambda v: v.lower() in ("1", "true", "yes")),
     "PORTAL_PROXY_COUNT": ("PROXY_COUNT", int),
     "REDIS_URL": ("REDIS_URL", str),
+    "PORTAL_MAX_FRIENDS": ("MAX_FRIENDS", int),
+    "PORTAL_INVITE_QUOTA": ("INVITE_QUOTA", int),
+    "PORTAL_FOOTPRINT_RETENTION_DAYS": ("FOOTPRINT_RETENTION_DAYS", int),
 }
 
 

@@ -46,6 +46,50 @@ def seed(count=10):
     return users
 
 
+@seeder
+def people(users):
+    """Friendships in a ring with chords, groups, introductions, aliases, invites, footprints."""
+    from .models import (Alias, FriendGroup, FriendGroupMember, FriendRequest, Friendship, Footprint,
+                         Introduction, InviteCode, ProfileField)
+    from .models.visibility import FOF, FRIENDS, MEMBERS, PUBLIC
+
+    n = len(users)
+    if n < 2 or Friendship.select().where(Friendship.user == users[0].id).exists():
+        return
+    towns = ["札幌", "Sendai", "東京", "Yokohama", "名古屋", "Kyoto", "大阪", "Kobe", "広島", "Fukuoka"]
+    schools = ["さくら高校", "Midori High School"]
+    for i, user in enumerate(users):
+        fields = [("intro", f"はじめまして、{user.nickname}です。Hello from {towns[i % len(towns)]}!", MEMBERS, False),
+                  ("hometown", towns[i % len(towns)], PUBLIC, True),
+                  ("school", schools[i % 2], FOF, True),
+                  ("birthday", f"{(i % 12) + 1:02d}-{(i % 28) + 1:02d}", FRIENDS, False),
+                  ("interests", ["写真, 旅行", "games, music", "料理", "reading"][i % 4], MEMBERS, True)]
+        ProfileField.insert_many([{"user": user.id, "name": name, "value": value, "visibility": vis,
+                                   "searchable": search} for name, value, vis, search in fields]).execute()
+    # Friends: each with the next two (a ring), so most people have friends of friends.
+    for i in range(n):
+        for step in (1, 2):
+            j = (i + step) % n
+            if i != j:
+                Friendship.make(users[i].id, users[j].id)
+    for sender in users[3:5]:
+        if not Friendship.exists_between(sender.id, users[0].id):
+            FriendRequest.insert(sender=sender.id, recipient=users[0].id,
+                                 message="マイミクになってください！ Let's be friends!").on_conflict_ignore().execute()
+    group = FriendGroup.create(owner=users[0].id, name="仲良し")
+    FriendGroupMember.create(group=group, friend=users[1].id)
+    Introduction.create(about=users[0].id, writer=users[1].id, relationship="同じクラブ / same club",
+                        body="いつも明るくて頼れる人です。Always cheerful and reliable.")
+    if n > 2:
+        Introduction.create(about=users[1].id, writer=users[0].id, relationship="classmate",
+                            body="写真がとても上手！ Great photographer.")
+        Alias.create(owner=users[0].id, target=users[2].id, name="中学の友だち",
+                     note="Taro from middle school")
+    InviteCode.create(created_by=users[0].id, max_uses=1)
+    for i in range(1, n):
+        Footprint.record(users[0].id, users[i].id, "profile", users[0].id)
+
+
 def is_empty():
     """True when the database has no users yet."""
     return not User.select().exists()

@@ -68,9 +68,19 @@ class Device:
         return budget if self.is_mobile else 0
 
     @property
+    def text_budget(self):
+        """Bytes of user text one mobile page may carry beside its menus (0: no splitting)."""
+        return self.markup_budget - 2300 if self.is_mobile else 0
+
+    @property
     def page_size(self):
         """Items per page of a list."""
         return 10 if self.is_mobile else 20
+
+    @property
+    def long_page_size(self):
+        """Items per page of a list of long texts (introductions, comments)."""
+        return 1 if self.is_mobile else 20
 
     @property
     def doctype(self):

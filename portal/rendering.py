@@ -41,7 +41,7 @@ def make_loader():
     return PrefixLoader({name: FileSystemLoader(str(path)) for name, path in TEMPLATE_SETS.items()})
 
 
-def render(name, status=200, **context):
+def render(name, /, status=200, **context):
     """Render page ``name`` from the set that fits ``g.device`` and return a response.
 
     Mobile pages get ``application/xhtml+xml`` where the client takes it; the
@@ -67,25 +67,39 @@ def url_with(**changes):
     return request.path + ("?" + query if query else "")
 
 
-_VOID_TAG = re.compile(r"<(input|br|hr|img|meta|link)\b([^>]*?)\s*/?>")
-_BARE_ATTR = re.compile(r"\s(checked|selected|required|disabled|readonly|multiple)(?=[\s/>])")
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*?)\s*(/?)>")
+_BARE_ATTR = re.compile(r"\s(checked|selected|required|disabled|readonly|multiple|autofocus)(?=[\s/]|$)")
+_VOID = {"input", "br", "hr", "img", "meta", "link"}
 
 
 def xhtml(markup):
     """Make HTML from a form widget well-formed XML: close void tags, give bare attributes values."""
     def fix_tag(match):
-        attrs = _BARE_ATTR.sub(lambda m: f' {m.group(1)}="{m.group(1)}"', match.group(2))
-        return f"<{match.group(1)}{attrs} />"
+        name, attrs = match.group(1), match.group(2)
+        attrs = _BARE_ATTR.sub(lambda m: f' {m.group(1)}="{m.group(1)}"', attrs)
+        close = " /" if name.lower() in _VOID else ""
+        return f"<{name}{attrs}{close}>"
 
-    text = _VOID_TAG.sub(fix_tag, str(markup))
-    text = re.sub(r"<option\b([^>]*)>", lambda m: "<option" + _BARE_ATTR.sub(
-        lambda a: f' {a.group(1)}="{a.group(1)}"', m.group(1) + " ").rstrip() + ">", text)
-    return Markup(text)
+    return Markup(_START_TAG.sub(fix_tag, str(markup)))
+
+
+def alias_of(user):
+    """The private alias the current viewer gave ``user``, or None (one query per request)."""
+    from flask_login import current_user
+
+    from .models import Alias
+
+    if not current_user.is_authenticated or user is None:
+        return None
+    if "aliases" not in g:
+        g.aliases = Alias.map_for(current_user.id)
+    return g.aliases.get(user.id)
 
 
 def template_helpers():
     """Functions every template may call."""
-    return {"url_with": url_with, "current_path": lambda: url_with()}
+    return {"url_with": url_with, "current_path": lambda: url_with(), "alias_of": alias_of,
+            "text_part": text_part}
 
 
 class Page:
@@ -118,6 +132,60 @@ def _page_arg():
     if not value.isdigit():
         return 1
     return max(1, min(int(value), 10**6))
+
+
+_ESCAPED_SIZE = {"&": 5, "<": 4, ">": 4, '"': 5, "'": 5, "\n": 7}  # "\n" becomes "<br />\n"
+_BREAK_AFTER = "\n。、．，.!?！？ 　)）」』"
+
+
+def _char_bytes(ch, codec):
+    size = _ESCAPED_SIZE.get(ch)
+    if size is not None:
+        return size
+    try:
+        return len(ch.encode(codec))
+    except UnicodeEncodeError:
+        return 2  # sent as the geta mark 〓
+
+
+def split_text(text, max_bytes, codec="utf-8"):
+    """Split ``text`` into parts whose escaped, encoded size is at most ``max_bytes`` each.
+
+    Parts break between characters (never inside a multi-byte character or an
+    entity), preferably after a line break or punctuation near the end of a
+    part; ``"".join(parts) == text`` always holds.
+    """
+    text = text or ""
+    if max_bytes <= 0:
+        return [text]
+    parts, start, size, last_break = [], 0, 0, None
+    for index, ch in enumerate(text):
+        cost = _char_bytes(ch, codec)
+        if size + cost > max_bytes and index > start:
+            # Break at the last good place in the final fifth of the part, else here.
+            cut = last_break if last_break is not None and last_break > start and \
+                size_between(text, start, last_break, codec) >= max_bytes * 4 // 5 else index
+            parts.append(text[start:cut])
+            start = cut
+            size = size_between(text, start, index, codec)
+            last_break = None
+        size += cost
+        if ch in _BREAK_AFTER:
+            last_break = index + 1
+    parts.append(text[start:])
+    return parts
+
+
+def size_between(text, start, end, codec):
+    """Escaped, encoded size of ``text[start:end]``."""
+    return sum(_char_bytes(ch, codec) for ch in text[start:end])
+
+
+def text_part(text, budget, number):
+    """(part text, part number, part count) of ``text`` split for ``budget`` bytes."""
+    parts = split_text(text, budget, g.device.codec) if budget else [text or ""]
+    number = max(1, min(number, len(parts)))
+    return parts[number - 1], number, len(parts)
 
 
 def page_count(total, per_page):

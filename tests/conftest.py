@@ -52,6 +52,7 @@ def app_config(tmp_path, database_url):
         "SECRET_KEY": "test-secret-" + secrets.token_hex(8),
         "TESTING": True,
         "REGISTRATION": "open",
+        "PASSWORD_HASH_METHOD": "scrypt:4096:8:1",  # cheaper than production's N=2**15
     }
 
 
@@ -94,7 +95,7 @@ def make_user(app):
     """Factory: create a user directly in the database."""
 
     def make(login_id="alice", password=PASSWORD, nickname=None, **fields):
-        with db.database.connection_context():
+        with app.app_context(), db.database.connection_context():
             user = User(login_id=login_id, nickname=nickname or login_id.title(), **fields)
             user.set_password(password)
             user.save()

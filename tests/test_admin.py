@@ -3,14 +3,14 @@ import pytest
 
 from conftest import PC_UA, SOFTBANK_UA, login, post, text_of
 from portal.db import database
+from routes import sample_url
 from portal.models import InviteCode, SiteSetting, User
 
 
 def admin_routes(app):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/admin"):
-            path = rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}")
-            yield sorted(rule.methods & {"GET", "POST"}), path.format(**{a: 1 for a in rule.arguments})
+            yield sorted(rule.methods & {"GET", "POST"}), sample_url(app, rule)
 
 
 @pytest.mark.parametrize("logged_in", [False, True])

@@ -4,17 +4,15 @@ import pytest
 from conftest import PC_UA, SOFTBANK_UA, DOCOMO_UA, login, text_of
 from pagecheck import check_page
 from portal import create_app, db
+from routes import rules, sample_url
 
 UAS = {"pc": PC_UA, "mobile": SOFTBANK_UA, "docomo": DOCOMO_UA}
 KIND = {"pc": "pc", "mobile": "mobile", "docomo": "mobile"}
 
 
 def post_routes(app):
-    """Every rule that accepts POST, with integer arguments filled in."""
-    for rule in app.url_map.iter_rules():
-        if "POST" in rule.methods:
-            yield rule.rule.replace("<int:", "<").replace("<", "{").replace(">", "}").format(
-                **{arg: 1 for arg in rule.arguments})
+    """Every rule that accepts POST, with sample arguments filled in."""
+    return [sample_url(app, rule) for rule in rules(app, "POST")]
 
 
 def test_every_post_route_refuses_a_missing_csrf_token(app, make_client, admin):

@@ -6,6 +6,7 @@ import pytest
 
 from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login
 from pagecheck import check_page
+from routes import rules
 
 CLIENTS = {"pc": PC_UA, "mobile": SOFTBANK_UA, "docomo": DOCOMO_UA}
 KIND = {"pc": "pc", "mobile": "mobile", "docomo": "mobile"}
@@ -24,11 +25,7 @@ def test_every_page_template_exists_in_both_sets():
 
 def get_routes(app):
     """GET routes without URL arguments, from the URL map (new pages are covered automatically)."""
-    routes = []
-    for rule in app.url_map.iter_rules():
-        if "GET" in rule.methods and not rule.arguments and rule.endpoint != "static":
-            routes.append(rule.rule)
-    return sorted(routes)
+    return sorted(rule.rule for rule in rules(app, "GET") if not rule.arguments)
 
 
 @pytest.mark.parametrize("client_name", sorted(CLIENTS))

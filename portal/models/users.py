@@ -2,6 +2,7 @@
 import datetime
 import secrets
 
+from flask import current_app, has_app_context
 from flask_login import UserMixin
 from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField, fn)
@@ -32,10 +33,18 @@ class User(UserMixin, BaseModel):
     session_token = CharField(max_length=64, default=new_token)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    invited_by = ForeignKeyField("self", null=True, backref="invitees", on_delete="SET NULL")
+    # Footprints: "leave footprints when I visit" (off = stealth, and then no visitors list
+    # either) and "show my visitors to me".
+    leave_footprints = BooleanField(default=True)
+    show_visitors = BooleanField(default=True)
+    footprints_seen_at = DateTimeField(null=True)
+    footprints_purged = IntegerField(default=0)  # visits counted before old footprints were purged
 
     def set_password(self, password):
         """Hash and store a new password (scrypt) and end every other session."""
-        self.password_hash = generate_password_hash(password, method="scrypt")
+        method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
+        self.password_hash = generate_password_hash(password, method=method)
         self.session_token = new_token()
 
     def check_password(self, password):
@@ -85,6 +94,7 @@ class User(UserMixin, BaseModel):
         """Remove the user and every row that belongs to them (foreign keys cascade)."""
         with database.atomic():
             InviteCode.update(created_by=None).where(InviteCode.created_by == self).execute()
+            User.update(invited_by=None).where(User.invited_by == self).execute()
             LoginAttempt.delete().where(LoginAttempt.login_id == self.login_id).execute()
             self.delete_instance()
 
@@ -160,6 +170,15 @@ class SiteSetting(BaseModel):
 
     key = CharField(max_length=64, primary_key=True)
     value = TextField()
+
+    @classmethod
+    def get_int(cls, key, default):
+        """An integer setting; ``default`` when unset or not a number."""
+        value = cls.get_value(key)
+        try:
+            return int(value) if value is not None else int(default)
+        except ValueError:
+            return int(default)
 
     @classmethod
     def get_value(cls, key, default=None):

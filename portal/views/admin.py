@@ -10,9 +10,12 @@ from wtforms import IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from ..config import REGISTRATION_MODES
-from ..models import InviteCode, SiteSetting, User
+from ..db import database, utcnow
+from ..models import InviteCode, Report, SiteSetting, User
+from ..models.reports import ACTED, DISMISSED, OPEN, REPORTABLE
 from ..rendering import Page, render
 from .auth import registration_mode
+from .util import ActionForm, SITE_SETTINGS, site_setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -39,10 +42,6 @@ def _only_admins():
     """Every admin route, including ones added later, is for admins only."""
 
 
-class ActionForm(FlaskForm):
-    """A bare button: only the CSRF token."""
-
-
 class ModeForm(FlaskForm):
     mode = RadioField(_l("Registration"), choices=[SelectChoice(m, MODE_LABELS[m]) for m in REGISTRATION_MODES])
 
@@ -54,11 +53,64 @@ class InviteForm(FlaskForm):
         NumberRange(min=0, max=100000, message=_l("Enter a number from 0 to 100000."))])
 
 
+class SiteForm(FlaskForm):
+    invite_quota = IntegerField(_l("Invite links per member (0 = unlimited)"), validators=[
+        NumberRange(min=0, max=10000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=10000))])
+    footprint_retention_days = IntegerField(_l("Keep footprints for (days)"), validators=[
+        NumberRange(min=1, max=3650, message=_l("Enter a number from %(min)d to %(max)d.", min=1, max=3650))])
+    footprint_deletions_per_month = IntegerField(_l("Footprints a member may remove per month"), validators=[
+        NumberRange(min=0, max=1000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=1000))])
+
+
+@bp.route("/site", methods=["GET", "POST"])
+def site():
+    """Site settings with defaults from the configuration."""
+    form = SiteForm(data={name.lower(): site_setting(name) for name in SITE_SETTINGS})
+    if form.validate_on_submit():
+        with database.atomic():
+            for name in SITE_SETTINGS:
+                SiteSetting.set_value(name.lower(), str(form[name.lower()].data))
+        flash(_("The site settings were saved."))
+        return redirect(url_for(".site"))
+    return render("admin/site.html", form=form, status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/reports")
+def reports():
+    """Open reports, oldest first."""
+    page = Page(Report.open_reports())
+    users = {u.id: u for u in User.select().where(
+        User.id.in_([r.target_user_id for r in page.items] + [r.reporter_id or 0 for r in page.items]))}
+    return render("admin/reports.html", page=page, users=users, kinds=REPORTABLE, form=ActionForm())
+
+
+@bp.route("/reports/<int:report_id>/<any(dismiss, delete, suspend):action>", methods=["POST"])
+def handle_report(report_id, action):
+    """Dismiss a report, delete the reported content, or suspend its author."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    report = Report.get_or_none((Report.id == report_id) & (Report.status == OPEN)) or abort(404)
+    kind = REPORTABLE.get(report.kind)
+    with database.atomic():
+        if action == "delete":
+            if kind is None or kind.delete is None:
+                abort(400)
+            kind.delete(report.object_id)
+        elif action == "suspend":
+            User.update(is_suspended=True).where(User.id == report.target_user_id).execute()
+        Report.update(status=DISMISSED if action == "dismiss" else ACTED, handled_by=current_user.id,
+                      handled_at=utcnow()).where(Report.id == report.id).execute()
+    flash({"dismiss": _("The report was dismissed."), "delete": _("The content was deleted."),
+           "suspend": _("The member was suspended.")}[action])
+    return redirect(url_for(".reports"))
+
+
 @bp.route("/")
 def index():
     """The admin menu and the registration mode."""
     form = ModeForm(mode=registration_mode())
-    return render("admin/index.html", form=form, user_count=User.select().count())
+    return render("admin/index.html", form=form, user_count=User.select().count(),
+                  open_reports=Report.open_reports().count())
 
 
 @bp.route("/registration", methods=["POST"])
@@ -66,7 +118,8 @@ def registration():
     """Change the registration mode."""
     form = ModeForm()
     if not form.validate_on_submit():
-        return render("admin/index.html", form=form, user_count=User.select().count(), status=400)
+        return render("admin/index.html", form=form, user_count=User.select().count(),
+                      open_reports=Report.open_reports().count(), status=400)
     SiteSetting.set_value("registration", form.mode.data)
     flash(_("The registration mode was changed."))
     return redirect(url_for(".index"))

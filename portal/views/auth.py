@@ -9,7 +9,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, String
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..db import database, utcnow
-from ..models import InviteCode, LoginAttempt, SiteSetting, User
+from ..models import Friendship, InviteCode, LoginAttempt, SiteSetting, User
 from ..models.users import LOGIN_ID_PATTERN
 from ..rendering import render
 from .util import abort_with, client_address, redirect_next
@@ -120,10 +120,17 @@ def _create_user(form, invite):
             if invite is not None and not invite.consume():
                 form.invite.errors.append(_("This invite code is not valid or has been used up."))
                 return None
+            inviter = invite.created_by if invite is not None else None
+            if inviter is not None and inviter.is_suspended:
+                inviter = None
             user = User(login_id=form.login_id.data, nickname=form.nickname.data,
-                        email=form.email.data or None, language="", last_login_at=utcnow())
+                        email=form.email.data or None, language="", last_login_at=utcnow(),
+                        invited_by=inviter)
             user.set_password(form.password.data)
             user.save()
+            if inviter is not None:
+                # Joining through a member's invite link connects you to them at once.
+                Friendship.make(inviter.id, user.id)
             return user
     except IntegrityError:
         form.login_id.errors.append(_("This login ID is already taken."))

@@ -24,6 +24,11 @@ class Area:
 
 # The numbered home menu; each area adds itself here when it is built.
 AREAS = [
+    Area(_l("My profile"), "people.my_profile"),
+    Area(_l("Friends"), "people.my_friends"),
+    Area(_l("Find people"), "people.search"),
+    Area(_l("Footprints"), "footprints.index"),
+    Area(_l("Invite friends"), "invites.index"),
     Area(_l("Settings"), "settings.index"),
     Area(_l("Admin"), "admin.index", admin_only=True),
 ]

@@ -1,8 +1,13 @@
 """Small helpers shared by the views."""
 from urllib.parse import urlsplit
 
-from flask import redirect, request, url_for
+from flask import current_app, redirect, request, url_for
+from flask_wtf import FlaskForm
 from werkzeug.exceptions import default_exceptions
+
+
+class ActionForm(FlaskForm):
+    """A bare button (accept, revoke, delete, ...): only the CSRF token."""
 
 
 def safe_next(default_endpoint="home.index"):
@@ -36,3 +41,26 @@ def abort_with(code, message):
     error = default_exceptions[code]()
     error.portal_message = message
     raise error
+
+
+# Site settings the admin page may change; the config gives their defaults.
+SITE_SETTINGS = ("INVITE_QUOTA", "FOOTPRINT_RETENTION_DAYS", "FOOTPRINT_DELETIONS_PER_MONTH")
+
+
+def site_setting(name):
+    """An integer site setting: the admin's value, else the configured default."""
+    from ..models import SiteSetting
+
+    return SiteSetting.get_int(name.lower(), current_app.config[name])
+
+
+def get_user_or_404(login_id):
+    """The active user with this login id, or a 404."""
+    from flask import abort
+
+    from ..models import User
+
+    user = User.by_login_id(login_id)
+    if user is None or user.is_suspended:
+        abort(404)
+    return user

@@ -1,0 +1,204 @@
+"""The one place that decides who may see or do what.
+
+Views and templates never compare visibility levels or friend lists themselves:
+they ask here. Two forms of every rule: a Python check for one item
+(``can_see``) and an SQL condition for lists (``visible_filter``), so lists,
+feeds, search results and counters apply the same rule inside the query.
+
+Levels, widest first: public, members, fof (friends of friends), friends, group
+(one of the owner's friend groups), private. A block overrides every level in
+both directions. Suspended users' content is hidden from everyone but admins'
+moderation tools.
+"""
+from peewee import SQL, fn
+
+from .models import Block, FriendGroupMember, Friendship, ProfileField, User
+from .models.visibility import FOF, FRIENDS, GROUP, MEMBERS, PUBLIC
+
+SELF, FRIEND, FRIEND_OF_FRIEND, MEMBER, ANONYMOUS, BLOCKED = (
+    "self", "friend", "fof", "member", "anonymous", "blocked")
+
+
+def _viewer_id(viewer):
+    """The id of a logged-in viewer, or None for anonymous (None or AnonymousUserMixin)."""
+    if viewer is None or not getattr(viewer, "is_authenticated", False):
+        return None
+    return viewer.id
+
+
+def _id(user):
+    return user if isinstance(user, int) else user.id
+
+
+def is_blocked(a, b):
+    """True when either user blocked the other."""
+    if a is None or b is None:
+        return False
+    return Block.between(_id(a), _id(b))
+
+
+def are_friends(a, b):
+    return Friendship.exists_between(_id(a), _id(b))
+
+
+def _friend_of_friend(owner_id, viewer_id):
+    mid = Friendship.alias("mid")
+    return (Friendship.select(SQL("1"))
+            .join(mid, on=(mid.user == Friendship.friend))
+            .where((Friendship.user == owner_id) & (mid.friend == viewer_id))
+            .exists())
+
+
+def relation(viewer, owner):
+    """How ``viewer`` stands to ``owner``: self, friend, fof, member, anonymous or blocked."""
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return ANONYMOUS
+    owner_id = _id(owner)
+    if viewer_id == owner_id:
+        return SELF
+    if is_blocked(viewer_id, owner_id):
+        return BLOCKED
+    if are_friends(viewer_id, owner_id):
+        return FRIEND
+    if _friend_of_friend(owner_id, viewer_id):
+        return FRIEND_OF_FRIEND
+    return MEMBER
+
+
+def allows(rel, level, in_group=False):
+    """Whether a viewer with relation ``rel`` may see an item at ``level``."""
+    if rel == SELF:
+        return True
+    if rel == BLOCKED:
+        return False
+    if level == PUBLIC:
+        return True
+    if rel == ANONYMOUS:
+        return False
+    if level == MEMBERS:
+        return True
+    if level == FOF:
+        return rel in (FRIEND, FRIEND_OF_FRIEND)
+    if level == FRIENDS:
+        return rel == FRIEND
+    if level == GROUP:
+        return rel == FRIEND and in_group
+    return False  # private, or an unknown level
+
+
+def in_group(viewer, group_id):
+    """True when ``viewer`` is in friend group ``group_id``."""
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None or group_id is None:
+        return False
+    return FriendGroupMember.select().where(
+        (FriendGroupMember.group == group_id) & (FriendGroupMember.friend == viewer_id)).exists()
+
+
+def can_see(viewer, owner, level, group_id=None, rel=None):
+    """May ``viewer`` see one item of ``owner`` at ``level`` (and ``group_id`` for group)?"""
+    if getattr(owner, "is_suspended", False) and _viewer_id(viewer) != _id(owner):
+        return False
+    rel = rel or relation(viewer, owner)
+    return allows(rel, level, in_group(viewer, group_id) if level == GROUP else False)
+
+
+def visible_filter(viewer, owner_col, level_col, group_col=None):
+    """SQL condition: rows whose owner (``owner_col``) lets ``viewer`` see them at ``level_col``.
+
+    Callers also exclude suspended owners (see ``visible_users``).
+    """
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is None:
+        return level_col == PUBLIC
+    friend = Friendship.alias("vf")
+    mid = Friendship.alias("vm")
+    is_friend = fn.EXISTS(friend.select(SQL("1")).where(
+        (friend.user == owner_col) & (friend.friend == viewer_id)))
+    is_fof = fn.EXISTS(friend.select(SQL("1")).join(mid, on=(mid.user == friend.friend)).where(
+        (friend.user == owner_col) & (mid.friend == viewer_id)))
+    condition = (level_col.in_([PUBLIC, MEMBERS])
+                 | ((level_col == FRIENDS) & is_friend)
+                 | ((level_col == FOF) & (is_friend | is_fof)))
+    if group_col is not None:
+        member = FriendGroupMember.alias("vg")
+        condition |= (level_col == GROUP) & fn.EXISTS(member.select(SQL("1")).where(
+            (member.group == group_col) & (member.friend == viewer_id)))
+    return (owner_col == viewer_id) | (condition & ~_blocked_exists(owner_col, viewer_id))
+
+
+def _blocked_exists(user_col, viewer_id):
+    block = Block.alias("vb")
+    return fn.EXISTS(block.select(SQL("1")).where(
+        ((block.blocker == user_col) & (block.blocked == viewer_id))
+        | ((block.blocker == viewer_id) & (block.blocked == user_col))))
+
+
+def visible_users(viewer, user_col=None):
+    """SQL condition on ``user_col`` (default User.id): not suspended, no block with ``viewer``.
+
+    The query must include the User table (for ``is_suspended``).
+    """
+    user_col = user_col or User.id
+    condition = User.is_suspended == False  # noqa: E712
+    viewer_id = _viewer_id(viewer)
+    if viewer_id is not None:
+        condition &= ~_blocked_exists(user_col, viewer_id)
+    return condition
+
+
+# --- Profiles ---------------------------------------------------------------
+
+
+def can_view_profile(viewer, owner):
+    """Anyone may see a profile's public part, except across a block or when suspended."""
+    if owner.is_suspended and _viewer_id(viewer) != owner.id:
+        return False
+    return relation(viewer, owner) != BLOCKED
+
+
+def visible_profile_fields(viewer, owner, rel=None):
+    """The ProfileFields of ``owner`` that ``viewer`` may see, in display order."""
+    rel = rel or relation(viewer, owner)
+    fields = ProfileField.of(owner)
+    return {name: field for name, field in fields.items() if allows(rel, field.visibility)}
+
+
+def searchable_fields_filter(viewer):
+    """SQL condition on ProfileField for search: searchable and visible to ``viewer``."""
+    return (ProfileField.searchable == True) & visible_filter(  # noqa: E712
+        viewer, ProfileField.user, ProfileField.visibility)
+
+
+def can_see_friend_list(viewer, owner):
+    """The friends list of a user is shown to whoever may see the profile (and is logged in)."""
+    return _viewer_id(viewer) is not None and can_view_profile(viewer, owner)
+
+
+# --- Acting on people ---------------------------------------------------------
+
+
+def can_request_friendship(sender, recipient):
+    """Friend requests: between two different, active users without a block."""
+    return (sender.id != recipient.id and not recipient.is_suspended
+            and not is_blocked(sender, recipient))
+
+
+def can_introduce(writer, about):
+    """Only a friend may write an introduction."""
+    return writer.id != about.id and are_friends(writer, about) and not is_blocked(writer, about)
+
+
+def may_leave_footprint(visitor, owner):
+    """A visit leaves a footprint: a logged-in visitor with footprints on, on another's page."""
+    visitor_id = _viewer_id(visitor)
+    if visitor_id is None or visitor_id == _id(owner):
+        return False
+    return visitor.leave_footprints and not is_blocked(visitor_id, owner)
+
+
+def can_see_own_visitors(user):
+    """Stealth is fair: whoever leaves no footprints sees no visitors either."""
+    return bool(user.leave_footprints and user.show_visitors)
+

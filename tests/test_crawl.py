@@ -1,0 +1,70 @@
+"""Crawl the demo site as a logged-in member on each kind of client: every page reachable
+from home must pass its template set's checks (mobile: well-formed XHTML, budget, no
+script, images with sizes, unique access keys)."""
+import re
+from collections import deque
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+
+from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, text_of
+from pagecheck import check_page
+from portal import demo
+from portal.db import database
+
+CLIENTS = {"docomo": (DOCOMO_UA, "mobile"), "softbank": (SOFTBANK_UA, "mobile"), "pc": (PC_UA, "pc")}
+SKIP = re.compile(r"^/(lang/|static/|healthz)|[?&]view=")
+MAX_PAGES = 400
+
+
+def links_of(html, base):
+    for href in re.findall(r'href="([^"]+)"', html):
+        href = href.replace("&amp;", "&")
+        url = urlsplit(urljoin(base, href))
+        if url.netloc not in ("", "localhost"):
+            continue
+        path = url.path + ("?" + url.query if url.query else "")
+        if not SKIP.search(path):
+            yield path
+
+
+def crawl(client, kind, start="/"):
+    seen, queue, pages = {start}, deque([start]), 0
+    problems = []
+    while queue and pages < MAX_PAGES:
+        path = queue.popleft()
+        response = client.get(path)
+        pages += 1
+        if response.status_code in (301, 302):
+            continue
+        if response.status_code != 200:
+            problems.append((path, response.status_code))
+            continue
+        try:
+            check_page(kind, response)
+        except Exception as exc:  # noqa: BLE001 - report every failing page at once
+            problems.append((path, str(exc)[:200]))
+        for link in links_of(text_of(response), "http://localhost" + path):
+            if link not in seen:
+                seen.add(link)
+                queue.append(link)
+    return pages, problems
+
+
+@pytest.fixture
+def demo_site(app):
+    with app.app_context(), database.connection_context():
+        demo.seed(10)
+    return app
+
+
+@pytest.mark.parametrize("name", sorted(CLIENTS))
+@pytest.mark.parametrize("login_id", ["demo1", "demo4"])
+def test_crawl_demo_site(demo_site, make_client, name, login_id):
+    ua, kind = CLIENTS[name]
+    client = make_client(ua)
+    assert login(client, login_id, demo.DEMO_PASSWORD).status_code == 302
+    pages, problems = crawl(client, kind)
+    assert not problems, problems
+    print(f"crawled {pages} {kind} pages as {login_id} ({name})")
+    assert pages >= 25, pages

@@ -1,0 +1,685 @@
+"""End-to-end tests: the portal under a real waitress server, driven by real clients.
+
+Mobile (XHTML MP set): lynx, driven keystroke by keystroke with ``-cmd_script``,
+goes through the whole account life (register, log out, log in, change the
+password, delete the account); w3m dumps pages in both languages and in
+Shift_JIS. PC (HTML5 set): headless Chromium through Playwright does the same
+life, checks that pages fit 320 px and that the console stays clean.
+
+Every client talks to 127.0.0.1 only: the text browsers run with the test
+server as their proxy for every other host (a stray request lands there and is
+flagged, see ``Recorder.stray``), Chromium resolves no other host and aborts
+any request that is not for the test server, and the server checks the address
+and Host header of every request. Every wait is bounded: subprocess timeouts,
+Playwright timeouts, server start and stop deadlines.
+
+Diagnostics of a failed lynx run stay in the test's tmp_path: the keystroke
+script (keys.txt), the terminal output (screen.log) and the saved pages.
+"""
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import DOCOMO_UA, PASSWORD
+from e2e_server import HOST, LiveServer
+from portal import db
+from portal.models import User
+
+pytestmark = pytest.mark.e2e
+
+NEW_PASSWORD = "battery-staple-42"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-proxy-server",  # a proxy from the environment would see the requests first
+    # Nothing but the test server resolves: a stray request fails instead of leaving the machine.
+    f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {HOST}",
+]
+CLIENT_TIMEOUT = 30  # seconds for one run of a text browser
+MOBILE_BUDGET = 5120  # bytes of markup a mobile page may have (DESIGN.md)
+
+
+# --------------------------------------------------------------------------- helpers
+
+def unavailable(what):
+    """Skip with a reason, or fail when CI is set: e2e tests must not vanish in CI."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{what}; the CI environment variable is set, so end-to-end tests "
+                    "must run here instead of being skipped", pytrace=False)
+    pytest.skip(what)
+
+
+def require_binary(name, package):
+    path = shutil.which(name)
+    if path is None:
+        unavailable(f"{name} is not installed (Debian package {package!r})")
+    return path
+
+
+def client_env(home, server):
+    """A small environment for the text browsers: HOME in tmp, UTF-8, and the test server
+    as proxy for every host but 127.0.0.1, so a stray request is caught, not sent."""
+    home.mkdir(parents=True, exist_ok=True)
+    return {
+        **server.proxy_env(),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        "TERM": "vt100",
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "LINES": "24",
+        "COLUMNS": "80",
+    }
+
+
+def find_user(login_id):
+    """The user row as stored now, or None."""
+    with db.database.connection_context():
+        return User.get_or_none(User.login_id == login_id)
+
+
+def assert_no_traceback(text, where):
+    assert "Traceback" not in text and "Internal Server Error" not in text, \
+        f"{where} shows an error:\n{text}"
+
+
+def describe(server):
+    return "\n".join(f"  {x}  [{x.user_agent[:30]}]" for x in server.recorder.snapshot())
+
+
+# --------------------------------------------------------------------------- the server
+
+@pytest.fixture
+def waitress_server(app):
+    """The test's ``app`` served by waitress on 127.0.0.1:<ephemeral port> in a background
+    thread; yields the ``LiveServer`` (``.url``, ``.recorder``). Fails the test if any
+    request ended in a 5xx or came from anywhere but 127.0.0.1."""
+    server = LiveServer(app, threads=4).start()
+    try:
+        server.wait_until_up(timeout=10)
+        yield server
+    finally:
+        server.stop(timeout=10)
+    failures = server.recorder.failures()
+    assert not failures, "server errors:\n" + "\n".join(
+        f"{x}\n{x.error or x.text[:2000]}" for x in failures)
+    stray = server.recorder.stray()
+    assert not stray, f"requests from outside {HOST} or for another host: {stray}"
+
+
+@pytest.fixture
+def live_server(waitress_server):
+    """The base URL of the test's app served by waitress, e.g. ``http://127.0.0.1:40123``."""
+    return waitress_server.url
+
+
+def test_live_server_serves_and_stops(app):
+    """The fixture's server answers on 127.0.0.1 and lets go of its port when stopped."""
+    import http.client
+    import socket
+
+    server = LiveServer(app).start()
+    try:
+        server.wait_until_up()
+        assert urlsplit(server.url).hostname == HOST and server.port > 0
+        conn = http.client.HTTPConnection(HOST, server.port, timeout=5)
+        try:
+            conn.request("GET", "/", headers={"User-Agent": "w3m/0.5.3"})
+            response = conn.getresponse()
+            body = response.read()
+        finally:
+            conn.close()
+        assert response.status == 200 and body.startswith(b"<?xml")
+    finally:
+        server.stop()
+    assert not server.thread.is_alive()
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        assert probe.connect_ex((HOST, server.port)) != 0, "port still accepting after stop()"
+
+
+# --------------------------------------------------------------------------- lynx
+
+class LynxScript:
+    """A ``-cmd_script`` file: one keystroke per line (see ``man lynx``)."""
+
+    def __init__(self, outdir):
+        self.outdir = outdir
+        self.lines = ["# written by tests/test_e2e.py"]
+        self.saved = {}
+
+    def key(self, name, times=1):
+        self.lines.extend([f"key {name}"] * times)
+        return self
+
+    def type(self, text):
+        """Type text (into the current field or a prompt). Space and non-ASCII go in as
+        hexadecimal bytes (UTF-8: lynx runs in a C.UTF-8 locale)."""
+        for ch in text:
+            if ch.isascii() and ch.isprintable() and ch != " ":
+                self.key(ch)
+            else:
+                assert ch == " " or not ch.isascii(), f"cannot script {ch!r}"
+                for byte in ch.encode("utf-8"):
+                    self.key(f"0x{byte:02x}")
+        return self
+
+    def find(self, text):
+        """Search the page ('/', case-insensitive); a link or button holding the text
+        becomes the selected one. Only when no text field is selected: there '/' is typed.
+        Used for links and buttons, whose place on a page changes as areas are added."""
+        return self.key("/").type(text).enter()
+
+    def down(self, times=1):
+        """Move to the next link or form field."""
+        return self.key("Down Arrow", times)
+
+    def enter(self):
+        """Follow a link, toggle a checkbox or press a submit button."""
+        return self.key("^J")
+
+    def goto(self, url):
+        """The 'g' command: open a URL."""
+        return self.key("g").type(url).enter()
+
+    def save(self, name):
+        """Print the rendered page to a text file ('p', 'Save to a local file').
+
+        'p' is a command only when no text field is selected. Afterwards lynx is back
+        on the page with its first link or field selected."""
+        path = self.outdir / f"{len(self.saved):02d}-{name}.txt"
+        self.saved[name] = path
+        return self.key("p").enter().key("^U").type(str(path)).enter()
+
+    def quit(self):
+        """Quit without asking; lynx then writes its cookie file."""
+        return self.key("Q")
+
+
+class Lynx:
+    """lynx with its own HOME, config and cookie jar under tmp_path."""
+
+    def __init__(self, binary, workdir, server):
+        self.binary = binary
+        self.server = server
+        self.base_url = server.url
+        self.dir = workdir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.env = client_env(workdir / "home", server)
+        self.cookies = workdir / "cookies.txt"
+        self.cfg = workdir / "lynx.cfg"
+        system_cfg = Path("/etc/lynx/lynx.cfg")
+        self.cfg.write_text(
+            (f"INCLUDE:{system_cfg}\n" if system_cfg.exists() else "")
+            # Save cookies with an expiry date (the remember-me cookie) when lynx quits.
+            + "PERSISTENT_COOKIES:TRUE\n"
+            + "ACCEPT_ALL_COOKIES:TRUE\n"
+            + "PREFERRED_LANGUAGE:en\n")
+        self.runs = 0
+
+    def args(self, cookie_file=None):
+        cookie_file = cookie_file or self.cookies
+        return [self.binary, f"-cfg={self.cfg}", "-accept_all_cookies",
+                f"-cookie_file={cookie_file}", f"-cookie_save_file={cookie_file}",
+                "-nopause", "-noreferer", "-connect_timeout=5", "-read_timeout=15"]
+
+    def script(self):
+        self.runs += 1
+        outdir = self.dir / f"run{self.runs}"
+        outdir.mkdir()
+        return LynxScript(outdir)
+
+    def run(self, script, start_path):
+        """Run lynx interactively from ``start_path`` with the keystrokes of ``script``;
+        return {name: rendered page text} for every ``save``."""
+        script_file = script.outdir / "keys.txt"
+        script_file.write_text("\n".join(script.lines) + "\n")
+        screen = script.outdir / "screen.log"
+        with screen.open("wb") as out:
+            result = subprocess.run(
+                self.args() + [f"-cmd_script={script_file}", self.base_url + start_path],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                env=self.env, cwd=self.dir, timeout=CLIENT_TIMEOUT, check=False)
+        assert result.returncode == 0, f"lynx exited {result.returncode}; screen in {screen}"
+        pages = {}
+        for name, path in script.saved.items():
+            assert path.exists(), (f"lynx did not save page {name!r} (a keystroke went astray?); "
+                                   f"script {script_file}, screen {screen}, requests:\n"
+                                   + describe(self.server))
+            pages[name] = path.read_text(encoding="utf-8")
+            assert_no_traceback(pages[name], f"lynx page {name}")
+        return pages
+
+    def dump(self, path, cookie_file=None):
+        """``lynx -dump``: the rendered page, with the given (or the usual) cookie jar."""
+        url = path if "://" in path else self.base_url + path
+        result = subprocess.run(
+            self.args(cookie_file) + ["-dump", "-nolist", url],
+            stdin=subprocess.DEVNULL, capture_output=True, env=self.env, cwd=self.dir,
+            timeout=CLIENT_TIMEOUT, check=False)
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+        text = result.stdout.decode("utf-8")
+        assert_no_traceback(text, f"lynx -dump {path}")
+        return text
+
+    def cookie_names(self, cookie_file=None):
+        """Names of the cookies lynx saved (Netscape cookie file format)."""
+        path = cookie_file or self.cookies
+        if not path.exists():
+            return set()
+        return {line.split("\t")[5] for line in path.read_text().splitlines()
+                if line and not line.startswith("#") and line.count("\t") >= 6}
+
+
+@pytest.fixture
+def lynx(waitress_server, tmp_path):
+    return Lynx(require_binary("lynx", "lynx"), tmp_path / "lynx", waitress_server)
+
+
+def test_lynx_account_lifecycle(waitress_server, lynx):
+    """A text-browser user goes through the whole account life, keystroke by keystroke:
+    register through the real form (a Japanese nickname typed as UTF-8), land on home
+    logged in, log out, log in again with "keep me logged in", change the password (the
+    old remember-me cookie stops working, the old password too), delete the account."""
+    base = waitress_server.url
+    login_id, nickname, email = "lynx_user", "リンクス", "lynx@example.com"
+
+    # Links and buttons are reached by searching their text; form fields by their order
+    # (Down Arrow moves to the next field; Enter ticks a checkbox or presses a button).
+    # 1. Home -> Register -> fill the form -> home, logged in; log out; log in (remember me).
+    s = lynx.script()
+    s.find("Register").enter()
+    s.type(login_id).down().type(nickname).down().type(PASSWORD).down().type(PASSWORD)
+    s.down().type(email).down().down().enter()  # skip the invite code, press Register
+    s.save("home-registered")
+    s.find("Log out").enter()
+    s.save("home-logged-out")
+    s.find("Log in").enter()
+    s.type(login_id).down().type(PASSWORD).down().enter().down().enter()  # tick remember, submit
+    s.save("home-logged-in")
+    s.quit()
+    pages = lynx.run(s, "/")
+
+    assert f"Hello, {nickname}" in pages["home-registered"], pages["home-registered"]
+    assert "Welcome" in pages["home-registered"]
+    assert "You have logged out." in pages["home-logged-out"]
+    assert "Hello," not in pages["home-logged-out"] and "Register" in pages["home-logged-out"]
+    assert f"Hello, {nickname}" in pages["home-logged-in"], pages["home-logged-in"]
+    user = find_user(login_id)
+    assert user is not None, describe(waitress_server)
+    assert (user.nickname, user.email) == (nickname, email)
+    assert user.check_password(PASSWORD) and user.last_login_at is not None
+    assert "remember_token" in lynx.cookie_names(), "remember-me cookie was not kept"
+
+    # What lynx was sent: the mobile set, within the byte budget.
+    from_lynx = [x for x in waitress_server.recorder.snapshot() if x.user_agent.startswith("Lynx")]
+    assert [(x.method, x.path, x.status) for x in from_lynx if x.method == "POST"] == [
+        ("POST", "/register", 302), ("POST", "/logout", 302), ("POST", "/login", 302)]
+    pages_sent = [x for x in from_lynx if not 300 <= x.status < 400]
+    assert pages_sent
+    for exchange in pages_sent:
+        assert exchange.body.startswith(b"<?xml"), f"{exchange} is not the mobile set"
+        assert len(exchange.body) <= MOBILE_BUDGET, f"{exchange}: {len(exchange.body)} bytes"
+
+    # 2. A new lynx process is still logged in through the remember-me cookie alone.
+    assert f"Hello, {nickname}" in lynx.dump("/")
+    stale_jar = lynx.dir / "cookies-before-password-change.txt"
+    shutil.copy(lynx.cookies, stale_jar)
+    assert "remember_token" in lynx.cookie_names(stale_jar)
+
+    # 3. Change the password; log out; the old password fails, the new one works.
+    s = lynx.script()
+    s.type(PASSWORD).down().type(NEW_PASSWORD).down().type(NEW_PASSWORD).down().enter()
+    s.save("settings-password-changed")
+    s.goto(base + "/").find("Log out").enter()
+    s.find("Log in").enter()
+    s.type(login_id).down().type(PASSWORD).down().down().enter()
+    s.down(3).save("login-old-password")  # off the text fields, onto the button
+    # The form comes back with the login ID kept: correct the password only.
+    s.down().type(NEW_PASSWORD).down().down().enter()
+    s.save("home-new-password")
+    s.quit()
+    pages = lynx.run(s, "/settings/password")  # logged in by the remember-me cookie
+
+    assert "Your password was changed." in pages["settings-password-changed"], \
+        pages["settings-password-changed"]
+    assert "The login ID or password is wrong." in pages["login-old-password"]
+    assert f"Hello, {nickname}" in pages["home-new-password"]
+    user = find_user(login_id)
+    assert user.check_password(NEW_PASSWORD) and not user.check_password(PASSWORD)
+    # The remember-me cookie issued before the change no longer logs anyone in.
+    stale_home = lynx.dump("/", cookie_file=stale_jar)
+    assert "Hello," not in stale_home and "Log in" in stale_home, stale_home
+    assert "remember_token" not in lynx.cookie_names(), "logout did not clear remember-me"
+
+    # 4. Log in with the new password and delete the account.
+    s = lynx.script()
+    s.type(login_id).down().type(NEW_PASSWORD).down().down().enter()
+    s.save("home-before-delete")
+    s.goto(base + "/settings/delete")
+    s.type(NEW_PASSWORD).down().enter().down().enter()  # password, tick confirm, submit
+    s.save("home-deleted")
+    s.goto(base + "/login")
+    s.type(login_id).down().type(NEW_PASSWORD).down().down().enter()
+    s.down(3).save("login-after-delete")  # off the text fields, onto the button
+    s.down(3).quit()
+    pages = lynx.run(s, "/login")
+
+    assert f"Hello, {nickname}" in pages["home-before-delete"]
+    assert "Your account has been deleted." in pages["home-deleted"], pages["home-deleted"]
+    assert "Hello," not in pages["home-deleted"]
+    assert "The login ID or password is wrong." in pages["login-after-delete"]
+    assert find_user(login_id) is None
+
+
+# --------------------------------------------------------------------------- w3m
+
+@pytest.fixture
+def w3m(waitress_server, tmp_path):
+    """``w3m -dump`` of a path on the test server (or of a full URL)."""
+    binary = require_binary("w3m", "w3m")
+    env = client_env(tmp_path / "w3m-home", waitress_server)
+
+    def dump(path, language="en", user_agent=None, source=False):
+        args = [binary, "-dump_source" if source else "-dump", "-O", "UTF-8",
+                "-o", f"accept_language={language}"]
+        if user_agent:
+            args += ["-o", f"user_agent={user_agent}"]
+        url = path if "://" in path else waitress_server.url + path
+        result = subprocess.run(args + [url], stdin=subprocess.DEVNULL,
+                                capture_output=True, env=env, timeout=CLIENT_TIMEOUT,
+                                check=False)
+        assert result.returncode == 0, result.stderr.decode(errors="replace")
+        if source:
+            return result.stdout
+        text = result.stdout.decode("utf-8")
+        assert_no_traceback(text, f"w3m -dump {path}")
+        return text
+
+    return dump
+
+
+@pytest.mark.parametrize("language,expected", [
+    ("en", {"/": ["Portal", "[1]Log in", "[2]Register", "[0]Home", "日本語", "PC view"],
+            "/login": ["Log in", "Login ID", "Password", "Keep me logged in", "[1]Register"]}),
+    ("ja", {"/": ["Portal", "[1]ログイン", "[2]新規登録", "[0]ホーム", "English"],
+            "/login": ["ログイン", "ログインID", "ログインしたままにする", "[1]新規登録"]}),
+])
+def test_w3m_dumps_home_and_login(waitress_server, w3m, language, expected):
+    """w3m gets the mobile pages, readable, in the language it asks for."""
+    for path, words in expected.items():
+        text = w3m(path, language=language)
+        missing = [word for word in words if word not in text]
+        assert not missing, f"{path} ({language}) lacks {missing}:\n{text}"
+    sent = [x for x in waitress_server.recorder.snapshot() if x.path in expected]
+    assert sent and all(x.body.startswith(b"<?xml") for x in sent)
+
+
+def test_w3m_handset_page_and_error_page(waitress_server, w3m):
+    """A handset page in Shift_JIS reads right after decoding; a missing page is a page."""
+    text = w3m("/", language="ja", user_agent=DOCOMO_UA)
+    assert "[1]ログイン" in text and "[2]新規登録" in text, text
+    raw = w3m("/login", language="ja", user_agent=DOCOMO_UA, source=True)
+    assert "ログインID".encode("cp932") in raw and b"i-XHTML" in raw
+    text = w3m("/no-such-page", language="en")
+    assert "Page not found" in text and "[0]Home" in text, text
+    statuses = [x.status for x in waitress_server.recorder.snapshot() if x.path == "/no-such-page"]
+    assert statuses == [404]
+
+
+def test_text_browsers_cannot_leave_127_0_0_1(waitress_server, lynx, w3m):
+    """The containment itself: a text browser asked for another host reaches the test
+    server as a proxy request, which the recorder flags; nothing goes out."""
+    lynx.dump("http://example.org/?from=lynx")
+    w3m("http://example.org/?from=w3m")
+    recorder = waitress_server.recorder
+    stray = recorder.stray()
+    assert sorted((x.host, x.path, x.query) for x in stray) == [
+        ("example.org", "/", "from=lynx"), ("example.org", "/", "from=w3m")]
+    assert all(x.remote_addr == HOST for x in stray)
+    recorder.forget(stray)  # dealt with: the fixture's final check is for accidents
+
+
+# --------------------------------------------------------------------------- Chromium
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the session (from Debian, never downloaded)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the Python package playwright is not installed")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"{CHROMIUM} is not installed (Debian package 'chromium')")
+    manager = sync_playwright().start()
+    try:
+        browser = manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                          timeout=30_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        manager.stop()
+
+
+class BrowserWatch:
+    """What a page did that a test should know about: console errors, page errors,
+    failed requests, and requests for anything but the test server (aborted)."""
+
+    def __init__(self):
+        self.console = []
+        self.foreign = []
+        self.failed = []
+
+    def attach(self, context):
+        context.route("**/*", self._guard)
+        context.on("page", self._watch_page)
+
+    def _guard(self, route):
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https") and parts.hostname != HOST:
+            self.foreign.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    def _watch_page(self, page):
+        page.on("console", lambda msg: msg.type == "error" and self.console.append(msg.text))
+        page.on("pageerror", lambda error: self.console.append(f"pageerror: {error}"))
+        page.on("requestfailed", lambda req: self.failed.append(f"{req.url}: {req.failure}"))
+
+    def take_console(self):
+        messages, self.console = self.console, []
+        return messages
+
+
+@pytest.fixture
+def browser_watch():
+    """What the browser contexts of a test did (see BrowserWatch)."""
+    watch = BrowserWatch()
+    yield watch
+    assert not watch.foreign, f"requests to other hosts: {watch.foreign}"
+    assert not watch.failed, f"failed requests: {watch.failed}"
+
+
+@pytest.fixture
+def new_context(chromium, live_server, browser_watch):
+    """Factory: a fresh browser profile speaking English to the test server, watched,
+    320 px wide unless told otherwise; closed at teardown (before the server stops)."""
+    contexts = []
+
+    def make(width=320, height=640):
+        context = chromium.new_context(base_url=live_server,
+                                       viewport={"width": width, "height": height},
+                                       locale="en-US", extra_http_headers={"Accept-Language": "en"})
+        contexts.append(context)
+        context.set_default_timeout(10_000)
+        context.set_default_navigation_timeout(15_000)
+        browser_watch.attach(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def browser_context(new_context):
+    return new_context()
+
+
+def assert_fits_320(page):
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 320, f"{page.url} is {width} px wide at a 320 px viewport"
+
+
+def assert_clean_console(watch, allow=()):
+    messages = [m for m in watch.take_console() if not any(a in m for a in allow)]
+    assert not messages, f"console errors: {messages}"
+
+
+def submit(page, form="main form"):
+    """Press the submit button of a form and wait for the next page."""
+    with page.expect_navigation():
+        page.locator(f"{form} button[type=submit]").click()
+
+
+def test_chromium_account_lifecycle(live_server, browser_context, new_context, browser_watch):
+    """A PC browser (the HTML5 set, here at phone width) goes through the account life:
+    register, home, log out, log in with "keep me logged in" (which survives losing the
+    session cookie), change the password (the old remember-me cookie is dead, the old
+    password too), delete the account. Pages fit 320 px; the console stays clean."""
+    context, base = browser_context, live_server
+    login_id, nickname = "chrome_user", "クローム太郎"
+    page = context.new_page()
+
+    page.goto("/")
+    assert page.evaluate("document.doctype.publicId") == ""  # <!DOCTYPE html>: the PC set
+    page.locator("main a[href$='/register']").click()
+    page.wait_for_url(base + "/register")
+    page.fill("#login_id", login_id)
+    page.fill("#nickname", nickname)
+    page.fill("#password", PASSWORD)
+    page.fill("#confirm", PASSWORD)
+    submit(page)
+    assert page.url == base + "/"
+    assert page.locator("main h1").inner_text() == f"Hello, {nickname}"
+    assert "Welcome" in page.locator(".flash").inner_text()
+    assert_fits_320(page)
+    user = find_user(login_id)
+    assert user is not None and user.nickname == nickname and user.check_password(PASSWORD)
+
+    submit(page, "header form")  # the Log out button
+    assert "You have logged out." in page.locator(".flash").inner_text()
+    assert page.locator("header a[href$='/login']").count() == 1
+    assert {c["name"] for c in context.cookies()} & {"remember_token"} == set()
+
+    page.locator("header a[href$='/login']").click()
+    page.wait_for_url(base + "/login")
+    assert_fits_320(page)
+    page.fill("#login_id", login_id)
+    page.fill("#password", PASSWORD)
+    page.check("#remember")
+    submit(page)
+    assert page.url == base + "/"
+    assert page.locator("main h1").inner_text() == f"Hello, {nickname}"
+    remember = {c["name"]: c for c in context.cookies()}.get("remember_token")
+    assert remember is not None, context.cookies()
+    assert remember["httpOnly"] and remember["sameSite"] == "Lax"
+    assert remember["expires"] > time.time() + 30 * 86400
+    stale_remember = dict(remember)
+
+    # Losing the session cookie (closing the browser) keeps the user logged in.
+    context.clear_cookies(name="session")
+    page.goto("/")
+    assert page.locator("main h1").inner_text() == f"Hello, {nickname}"
+
+    page.locator("header a[href$='/settings/']").click()
+    page.wait_for_url(base + "/settings/")
+    assert_fits_320(page)
+    page.locator("main a[href$='/settings/password']").click()
+    page.wait_for_url(base + "/settings/password")
+    page.fill("#current", PASSWORD)
+    page.fill("#password", NEW_PASSWORD)
+    page.fill("#confirm", NEW_PASSWORD)
+    submit(page)
+    assert page.url == base + "/settings/"
+    assert "Your password was changed." in page.locator(".flash").inner_text()
+    user = find_user(login_id)
+    assert user.check_password(NEW_PASSWORD) and not user.check_password(PASSWORD)
+
+    # Another browser holding the old remember-me cookie is logged out.
+    other = new_context(width=1280, height=800)
+    other.add_cookies([stale_remember])
+    other_page = other.new_page()
+    other_page.goto("/")
+    assert other_page.locator("main h1").inner_text() != f"Hello, {nickname}"
+    assert other_page.locator("header a[href$='/login']").count() == 1
+    other.close()
+
+    submit(page, "header form")
+    page.goto("/login")
+    page.fill("#login_id", login_id)
+    page.fill("#password", PASSWORD)
+    submit(page)  # answered 400 with the form again
+    assert "The login ID or password is wrong." in page.locator("main .error").inner_text()
+    assert_clean_console(browser_watch, allow=["status of 400"])  # Chromium logs the 400 itself
+    page.fill("#password", NEW_PASSWORD)
+    submit(page)
+    assert page.locator("main h1").inner_text() == f"Hello, {nickname}"
+
+    page.goto("/settings/delete")
+    assert_fits_320(page)
+    page.fill("#password", NEW_PASSWORD)
+    page.check("#confirm")
+    submit(page)
+    assert page.url == base + "/"
+    assert "Your account has been deleted." in page.locator(".flash").inner_text()
+    assert page.locator("main a[href$='/register']").count() == 1
+    assert find_user(login_id) is None
+    assert_clean_console(browser_watch)
+
+
+@pytest.mark.parametrize("logged_in", [False, True], ids=["logged-out", "logged-in"])
+@pytest.mark.parametrize("color_scheme", ["light", "dark"])
+def test_chromium_pages_fit_320px_with_clean_console(browser_context, browser_watch,
+                                                     alice, logged_in, color_scheme):
+    """Home and login (and settings, logged in) fit a 320 px screen, in light and dark mode,
+    and load without console errors such as CSP violations."""
+    page = browser_context.new_page()
+    page.emulate_media(color_scheme=color_scheme)
+    paths = ["/", "/login", "/register"]
+    if logged_in:
+        page.goto("/login")
+        page.fill("#login_id", "alice")
+        page.fill("#password", PASSWORD)
+        submit(page)
+        assert page.locator("main h1").inner_text() == "Hello, アリス"
+        paths = ["/", "/settings/", "/settings/password", "/settings/delete"]
+    for path in paths:
+        response = page.goto(path)
+        assert response.status == 200, path
+        assert page.evaluate("document.documentElement.clientWidth") == 320
+        assert_fits_320(page)
+        stylesheets = page.evaluate("document.styleSheets.length")
+        assert stylesheets == 1, f"{path}: the stylesheet did not load"
+    assert_clean_console(browser_watch)
+
+
+def test_chromium_mobile_view_has_clean_console(browser_context, browser_watch):
+    """A PC browser that switches to the mobile set gets a page without CSP violations."""
+    page = browser_context.new_page()
+    page.goto("/")
+    with page.expect_navigation():
+        page.locator("footer a[href*='view=mobile']").click()
+    assert page.evaluate("document.doctype.publicId").startswith("-//WAPFORUM")
+    assert_fits_320(page)
+    assert_clean_console(browser_watch)
