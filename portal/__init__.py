@@ -7,12 +7,14 @@ from functools import cached_property
 
 from flask import Flask, Response, g, request
 from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.local import LocalProxy
 
 from . import db, device, keitai
 from .config import load_config
 from .extensions import babel, csrf, login_manager
 from .i18n import select_locale
-from .rendering import SetEnvironment, make_loader, template_helpers, xhtml
+from .rendering import SetEnvironment, make_loader, richtext, template_helpers, xhtml
 
 
 class PortalResponse(Response):
@@ -90,20 +92,24 @@ def _init_login(app):
 
 
 def _register_blueprints(app):
-    from .views import admin, auth, footprints, friends, home, invites, people, safety, settings
+    from .views import (admin, auth, diary, feeds, footprints, friends, home, invites, likes, people, safety,
+                        settings, voice)
 
-    for module in (home, auth, people, friends, footprints, invites, safety, settings, admin):
+    for module in (home, auth, people, friends, diary, voice, likes, feeds, footprints, invites, safety,
+                   settings, admin):
         app.register_blueprint(module.bp)
 
 
 def _register_hooks(app):
     app.jinja_env.filters["xhtml"] = xhtml
+    app.jinja_env.filters["richtext"] = richtext
     # Globals (not a context processor) so imported macros can call them too.
     app.jinja_env.globals.update(template_helpers())
+    app.jinja_env.globals.update(current_user=current_user, device=LocalProxy(lambda: g.get("device")))
 
     @app.context_processor
     def _template_globals():
-        return {"site_name": app.config["SITE_NAME"], "device": g.get("device"),
+        return {"site_name": app.config["SITE_NAME"],
                 "lang": str(get_locale() or app.config["DEFAULT_LANGUAGE"])}
 
     @app.after_request

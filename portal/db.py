@@ -35,6 +35,15 @@ class BaseModel(Model):
         legacy_table_names = False
 
 
+def month_of(field):
+    """SQL expression 'YYYY-MM' of a datetime column, on SQLite and PostgreSQL."""
+    from peewee import PostgresqlDatabase, fn
+
+    if isinstance(database.obj, PostgresqlDatabase):
+        return fn.to_char(field, "YYYY-MM")
+    return fn.strftime("%Y-%m", field)
+
+
 def make_database(url):
     """Build a peewee database for a URL: ``sqlite:///path`` or ``postgresql://...``."""
     if url.startswith("sqlite:///"):

@@ -90,6 +90,46 @@ def people(users):
         Footprint.record(users[0].id, users[i].id, "profile", users[0].id)
 
 
+@seeder
+def diaries(users):
+    """Entries of every visibility (some long enough to split on phones), comments, voices, likes."""
+    from .models import DiaryEntry, FriendGroup
+    from .models.diary import CommentWatch, add_comment
+    from .models.likes import set_like
+    from .models.visibility import FIELD_LEVELS, GROUP, LEVELS
+    from .models.voice import post_voice
+
+    if DiaryEntry.select().exists():
+        return
+    long_body = "\n".join(
+        f"{n}日目。今日は朝から雨でした。駅前のカフェで本を読みながら、友だちを待ちました。"
+        f"Day {n}: rain all morning; I read at the café by the station while waiting for friends. ☕"
+        for n in range(1, 41))
+    group = FriendGroup.get_or_none(FriendGroup.owner == users[0].id)
+    titles = ["はじめての日記", "週末のこと", "Trip to Kyoto", "新しいカメラ", "料理メモ", "Rainy days"]
+    for i, user in enumerate(users):
+        for j, level in enumerate(LEVELS):
+            if level == GROUP and (group is None or user.id != users[0].id):
+                continue
+            body = long_body if (i + j) % 5 == 0 else f"{titles[(i + j) % len(titles)]}。\nhttps://example.org/{i}/{j}"
+            entry = DiaryEntry.create(owner=user.id, title=f"{titles[(i + j) % len(titles)]} ({level})",
+                                      body=body, visibility=level,
+                                      group=group.id if level == GROUP else None)
+            CommentWatch.touch(user.id, entry.id)
+            if level in ("public", "members", "friends"):
+                for k in (1, 2):
+                    commenter = users[(i + k) % len(users)]
+                    if commenter.id != user.id:
+                        add_comment(entry, commenter, ["いいね！", "Nice one!", "また行こうね"][(i + k) % 3])
+                        set_like("diary", entry, commenter, True)
+        voice = post_voice(user, ["おはよう☀", "Lunch time!", "眠い…", "今日もがんばろう"][i % 4],
+                           FIELD_LEVELS[i % 4])
+        if len(users) > 1:
+            replier = users[(i + 1) % len(users)]
+            post_voice(replier, "👍", voice.visibility, reply_to=voice)
+            set_like("voice", voice, replier, True)
+
+
 def is_empty():
     """True when the database has no users yet."""
     return not User.select().exists()

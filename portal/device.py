@@ -78,6 +78,16 @@ class Device:
         return 10 if self.is_mobile else 20
 
     @property
+    def inline_comments(self):
+        """Comments shown on an entry's own page (mobile lists them on a page of their own)."""
+        return 0 if self.is_mobile else 20
+
+    @property
+    def comment_page_size(self):
+        """Comments per page of a comments list."""
+        return 5 if self.is_mobile else 20
+
+    @property
     def long_page_size(self):
         """Items per page of a list of long texts (introductions, comments)."""
         return 1 if self.is_mobile else 20

@@ -41,29 +41,32 @@ def are_friends(a, b):
     return Friendship.exists_between(_id(a), _id(b))
 
 
-def _friend_of_friend(owner_id, viewer_id):
-    mid = Friendship.alias("mid")
-    return (Friendship.select(SQL("1"))
-            .join(mid, on=(mid.user == Friendship.friend))
-            .where((Friendship.user == owner_id) & (mid.friend == viewer_id))
-            .exists())
-
-
 def relation(viewer, owner):
-    """How ``viewer`` stands to ``owner``: self, friend, fof, member, anonymous or blocked."""
+    """How ``viewer`` stands to ``owner``: self, friend, fof, member, anonymous or blocked.
+
+    One query: the block, friendship and friend-of-friend tests are EXISTS
+    subqueries of a single SELECT.
+    """
     viewer_id = _viewer_id(viewer)
     if viewer_id is None:
         return ANONYMOUS
     owner_id = _id(owner)
     if viewer_id == owner_id:
         return SELF
-    if is_blocked(viewer_id, owner_id):
+    friend, mid = Friendship.alias("rf"), Friendship.alias("rm")
+    blocked = _blocked_exists(owner_id, viewer_id)
+    is_friend = fn.EXISTS(friend.select(SQL("1")).where(
+        (friend.user == owner_id) & (friend.friend == viewer_id)))
+    is_fof = fn.EXISTS(friend.select(SQL("1")).join(mid, on=(mid.user == friend.friend)).where(
+        (friend.user == owner_id) & (mid.friend == viewer_id)))
+    row = User.select(blocked, is_friend, is_fof).where(User.id == owner_id).tuples().first()
+    if row is None:
+        return MEMBER
+    if row[0]:
         return BLOCKED
-    if are_friends(viewer_id, owner_id):
+    if row[1]:
         return FRIEND
-    if _friend_of_friend(owner_id, viewer_id):
-        return FRIEND_OF_FRIEND
-    return MEMBER
+    return FRIEND_OF_FRIEND if row[2] else MEMBER
 
 
 def allows(rel, level, in_group=False):
@@ -202,3 +205,28 @@ def can_see_own_visitors(user):
     """Stealth is fair: whoever leaves no footprints sees no visitors either."""
     return bool(user.leave_footprints and user.show_visitors)
 
+
+
+# --- Content items (diary entries, voices, later photos and topics) -------------
+
+def can_see_item(viewer, item, rel=None):
+    """May ``viewer`` see ``item`` (anything with owner, visibility and group)?"""
+    return can_see(viewer, item.owner, item.visibility, getattr(item, "group_id", None), rel=rel)
+
+
+def can_comment(viewer, entry, rel=None):
+    """Logged-in viewers who may see the entry comment, where the owner allows comments."""
+    if _viewer_id(viewer) is None or not entry.allow_comments:
+        return False
+    return can_see_item(viewer, entry, rel=rel)
+
+
+def can_delete_comment(viewer, comment, entry):
+    """The comment's writer and the entry's owner may delete a comment."""
+    viewer_id = _viewer_id(viewer)
+    return viewer_id is not None and viewer_id in (comment.author_id, entry.owner_id)
+
+
+def friends_feed_filter(viewer, owner_col):
+    """SQL condition: ``owner_col`` is one of ``viewer``'s friends."""
+    return owner_col.in_(Friendship.select(Friendship.friend).where(Friendship.user == viewer.id))

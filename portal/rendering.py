@@ -80,7 +80,31 @@ def xhtml(markup):
         close = " /" if name.lower() in _VOID else ""
         return f"<{name}{attrs}{close}>"
 
-    return Markup(_START_TAG.sub(fix_tag, str(markup)))
+    text = _START_TAG.sub(fix_tag, str(markup))
+    # WTForms starts a textarea with a newline that HTML parsers drop and XML parsers keep;
+    # the mobile set is parsed as XML by some handsets, so leave it out (edited parts never
+    # start with a newline, see diary.edit).
+    return Markup(re.sub(r"(<textarea\b[^>]*>)\r?\n", r"\1", text))
+
+
+_URL = re.compile(r"https?://[^\s<>\"'\u3000-\u303f\uff01-\uff0f]+")
+
+
+def richtext(text):
+    """Plain text for a page: markup shown as text, line breaks kept, URLs become links
+    through the jump page (which sends no Referer to the other site)."""
+    from flask import url_for
+    from markupsafe import escape
+
+    out, last = [], 0
+    for match in _URL.finditer(text or ""):
+        url = match.group(0).rstrip(".,)!?")
+        end = match.start() + len(url)
+        out.append(escape(text[last:match.start()]))
+        out.append(Markup('<a href="%s" rel="nofollow">%s</a>') % (url_for("home.jump", url=url), url))
+        last = end
+    out.append(escape((text or "")[last:]))
+    return Markup("".join(str(piece) for piece in out)).replace("\n", Markup("<br />\n"))
 
 
 def alias_of(user):
@@ -103,10 +127,10 @@ def template_helpers():
 
 
 class Page:
-    """One page of a query: items, page number and whether there are neighbours.
+    """One page of a query by page number: items and whether there are neighbours.
 
-    Uses LIMIT n+1 to learn whether a next page exists without a COUNT; lists
-    that grow large use keyset pagination on top of this (``after=``).
+    Fetches LIMIT n+1 to learn whether a next page exists without a COUNT. For
+    long lists that grow, use KeysetPage, which stays fast deep down.
     """
 
     def __init__(self, query, page=None, per_page=None):
@@ -118,12 +142,50 @@ class Page:
         self.has_prev = self.number > 1
 
     @property
-    def next_number(self):
-        return self.number + 1
+    def next_args(self):
+        return {"page": self.number + 1}
 
     @property
-    def prev_number(self):
-        return self.number - 1
+    def prev_args(self):
+        return {"page": self.number - 1}
+
+
+class KeysetPage:
+    """One page of a list ordered by ``key`` (newest first), addressed by the key of the
+    neighbouring item (``?before=id`` / ``?after=id``): the cost does not grow with depth."""
+
+    def __init__(self, query, key, per_page=None):
+        self.per_page = per_page = per_page or g.device.page_size
+        before, after = _int_arg("before"), _int_arg("after")
+        if after and not before:
+            rows = list(query.where(key > after).order_by(key.asc()).limit(per_page + 1))
+            self.has_prev = len(rows) > per_page
+            self.items = rows[:per_page][::-1]
+            self.has_next = True
+        else:
+            if before:
+                query = query.where(key < before)
+            rows = list(query.order_by(key.desc()).limit(per_page + 1))
+            self.has_next = len(rows) > per_page
+            self.items = rows[:per_page]
+            self.has_prev = bool(before)
+        self.has_prev = self.has_prev and bool(self.items)
+        self.has_next = self.has_next and bool(self.items)
+        self._key = key.name
+
+    @property
+    def next_args(self):
+        return {"before": getattr(self.items[-1], self._key), "after": None, "page": None}
+
+    @property
+    def prev_args(self):
+        return {"after": getattr(self.items[0], self._key), "before": None, "page": None}
+
+
+def _int_arg(name):
+    """A non-negative int query argument, 0 when missing or bad."""
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 16 else 0
 
 
 def _page_arg():
@@ -174,6 +236,18 @@ def split_text(text, max_bytes, codec="utf-8"):
             last_break = index + 1
     parts.append(text[start:])
     return parts
+
+
+def editable_parts(text, max_bytes, codec="utf-8"):
+    """Like split_text, but no part after the first starts with a line break (a textarea
+    would lose or gain it), so such breaks move to the end of the part before."""
+    parts = split_text(text, max_bytes, codec)
+    for i in range(1, len(parts)):
+        stripped = parts[i].lstrip("\n")
+        if stripped:
+            parts[i - 1] += parts[i][: len(parts[i]) - len(stripped)]
+            parts[i] = stripped
+    return [part for i, part in enumerate(parts) if part or i == 0]
 
 
 def size_between(text, start, end, codec):

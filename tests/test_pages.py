@@ -23,6 +23,9 @@ def test_every_page_template_exists_in_both_sets():
     assert mobile == pc, f"only mobile: {mobile - pc}; only pc: {pc - mobile}"
 
 
+NEEDS_ARGS = {"/jump"}  # answers 400 without its query argument (tested on its own)
+
+
 def get_routes(app):
     """GET routes without URL arguments, from the URL map (new pages are covered automatically)."""
     return sorted(rule.rule for rule in rules(app, "GET") if not rule.arguments)
@@ -37,6 +40,9 @@ def test_all_pages_logged_in_as_admin(app, make_client, admin, client_name, lang
     for path in get_routes(app):
         response = client.get(path)
         if response.status_code in (301, 302):
+            continue
+        if path in NEEDS_ARGS:
+            assert response.status_code == 400, path
             continue
         assert response.status_code == 200, (path, response.status_code)
         root = check_page(KIND[client_name], response)
@@ -55,7 +61,7 @@ def test_all_pages_logged_out(app, make_client, client_name, language):
         if response.status_code == 302:
             assert "/login" in response.headers["Location"], path
             continue
-        assert response.status_code in (200, 403), (path, response.status_code)
+        assert response.status_code in ((400,) if path in NEEDS_ARGS else (200, 403)), path
         check_page(KIND[client_name], response)
 
 

@@ -28,3 +28,12 @@ def test_prefers_sentence_ends():
     text = "これは文です。" * 200
     for part in split_text(text, 1000, "utf-8")[:-1]:
         assert part.endswith("。")
+
+
+def test_editable_parts_never_start_with_a_line_break():
+    from portal.rendering import editable_parts
+
+    text = "".join(f"{n:04d}行目。\n\n" for n in range(300))
+    parts = editable_parts(text, 500, "utf-8")
+    assert "".join(parts) == text and len(parts) > 3
+    assert not any(part.startswith("\n") for part in parts[1:])

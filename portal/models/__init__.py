@@ -1,16 +1,66 @@
 """Models, one module per domain. ``ALL_MODELS`` lists every table the app owns,
 in dependency order; migrations must produce exactly this schema (a test checks)."""
+from .diary import CommentWatch, DiaryComment, DiaryEntry
 from .footprints import Footprint, FootprintDeletion
 from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendRequest, Friendship,
                       Introduction)
+from .likes import Like, likeable
 from .profiles import ProfileField
-from .reports import Report
+from .reports import Report, reportable
 from .users import InviteCode, LoginAttempt, SiteSetting, User
+from .voice import Voice, VoiceMute
 
 ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friendship, FriendRequest,
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
-              FootprintDeletion, Report]
+              FootprintDeletion, Report, DiaryEntry, DiaryComment, CommentWatch, Voice, VoiceMute,
+              Like]
 
-__all__ = ["ALL_MODELS", "Alias", "Block", "Footprint", "FootprintDeletion", "FriendGroup",
-           "FriendGroupMember", "FriendRequest", "Friendship", "InviteCode", "Introduction",
-           "LoginAttempt", "ProfileField", "Report", "SiteSetting", "User"]
+__all__ = ["ALL_MODELS", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "Footprint",
+           "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
+           "InviteCode", "Introduction", "Like", "LoginAttempt", "ProfileField", "Report", "SiteSetting",
+           "User", "Voice", "VoiceMute"]
+
+
+def _can_see(viewer, item):
+    from .. import privacy
+
+    return privacy.can_see_item(viewer, item)
+
+
+def _register_kinds():
+    """Likeable and reportable kinds of the areas built so far."""
+    from flask_babel import lazy_gettext as _l
+
+    likeable("diary", DiaryEntry, _can_see, lambda e: e.owner_id,
+             lambda e: ("diary.entry", {"entry_id": e.id}))
+    likeable("voice", Voice, _can_see, lambda v: v.owner_id,
+             lambda v: ("voice.show", {"voice_id": v.id}))
+
+    def author(model, field):
+        def find(object_id):
+            row = model.select(field).where(model.id == object_id).first()
+            return getattr(row, field.name + "_id", None) if row else None
+        return find
+
+    def deleter(model, kind=None):
+        def delete(object_id):
+            if kind:
+                Like.delete().where((Like.kind == kind) & (Like.object_id == object_id)).execute()
+            model.delete().where(model.id == object_id).execute()
+        return delete
+
+    reportable("diary", _l("A diary entry"), author(DiaryEntry, DiaryEntry.owner), deleter(DiaryEntry, "diary"))
+    reportable("diary_comment", _l("A comment"), author(DiaryComment, DiaryComment.author),
+               _delete_comment)
+    reportable("voice", _l("A voice"), author(Voice, Voice.owner), deleter(Voice, "voice"))
+
+
+def _delete_comment(comment_id):
+    from .diary import delete_comment
+
+    comment = DiaryComment.get_or_none(DiaryComment.id == comment_id)
+    if comment is not None:
+        delete_comment(comment)
+
+
+_register_kinds()

@@ -40,6 +40,7 @@ class User(UserMixin, BaseModel):
     show_visitors = BooleanField(default=True)
     footprints_seen_at = DateTimeField(null=True)
     footprints_purged = IntegerField(default=0)  # visits counted before old footprints were purged
+    likes_seen_at = DateTimeField(null=True)
 
     def set_password(self, password):
         """Hash and store a new password (scrypt) and end every other session."""

@@ -5,7 +5,6 @@ from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -15,7 +14,7 @@ from ..models import InviteCode, Report, SiteSetting, User
 from ..models.reports import ACTED, DISMISSED, OPEN, REPORTABLE
 from ..rendering import Page, render
 from .auth import registration_mode
-from .util import ActionForm, SITE_SETTINGS, site_setting
+from .util import ActionForm, BaseForm, SITE_SETTINGS, site_setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -42,18 +41,18 @@ def _only_admins():
     """Every admin route, including ones added later, is for admins only."""
 
 
-class ModeForm(FlaskForm):
+class ModeForm(BaseForm):
     mode = RadioField(_l("Registration"), choices=[SelectChoice(m, MODE_LABELS[m]) for m in REGISTRATION_MODES])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(BaseForm):
     note = StringField(_l("Note"), validators=[Optional(), Length(max=100, message=_l(
         "The note must be at most 100 characters."))])
     max_uses = IntegerField(_l("Uses (0 = unlimited)"), default=1, validators=[
         NumberRange(min=0, max=100000, message=_l("Enter a number from 0 to 100000."))])
 
 
-class SiteForm(FlaskForm):
+class SiteForm(BaseForm):
     invite_quota = IntegerField(_l("Invite links per member (0 = unlimited)"), validators=[
         NumberRange(min=0, max=10000, message=_l("Enter a number from %(min)d to %(max)d.", min=0, max=10000))])
     footprint_retention_days = IntegerField(_l("Keep footprints for (days)"), validators=[

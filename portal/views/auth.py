@@ -3,7 +3,6 @@ from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from peewee import IntegrityError
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
@@ -12,7 +11,7 @@ from ..db import database, utcnow
 from ..models import Friendship, InviteCode, LoginAttempt, SiteSetting, User
 from ..models.users import LOGIN_ID_PATTERN
 from ..rendering import render
-from .util import abort_with, client_address, redirect_next
+from .util import BaseForm, abort_with, client_address, redirect_next
 
 bp = Blueprint("auth", __name__)
 
@@ -39,7 +38,7 @@ def check_password_strength(form, field):
         raise ValidationError(_("The password must not contain your login ID."))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(BaseForm):
     login_id = StringField(_l("Login ID"), validators=[
         InputRequired(message=_l("Please enter a login ID.")),
         Regexp(LOGIN_ID_PATTERN, message=_l(
@@ -71,7 +70,7 @@ class RegisterForm(FlaskForm):
             raise ValidationError(_("Please enter a nickname."))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     login_id = StringField(_l("Login ID"), validators=[
         InputRequired(message=_l("Please enter your login ID.")), Length(max=64)])
     password = PasswordField(_l("Password"), validators=[

@@ -3,7 +3,6 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
 from .. import privacy
@@ -11,12 +10,12 @@ from ..db import database, utcnow
 from ..models import Footprint, FootprintDeletion, User
 from ..notices import Notice, provider
 from ..rendering import Page, render
-from .util import ActionForm, site_setting
+from .util import ActionForm, BaseForm, site_setting
 
 bp = Blueprint("footprints", __name__, url_prefix="/footprints")
 
 
-class PrivacyForm(FlaskForm):
+class PrivacyForm(BaseForm):
     leave_footprints = BooleanField(_l("Leave footprints when I visit someone"))
     show_visitors = BooleanField(_l("Show me who visited my pages"))
 

@@ -3,7 +3,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from peewee import IntegrityError
 from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
@@ -15,17 +14,17 @@ from ..models import friends as friend_model
 from ..models.friends import friends_of
 from ..notices import Notice, provider
 from ..rendering import Page, render
-from .util import ActionForm, get_user_or_404
+from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("friends", __name__)
 
 
-class RequestForm(FlaskForm):
+class RequestForm(BaseForm):
     message = TextAreaField(_l("Message (optional)"), validators=[
         Optional(), Length(max=500, message=_l("At most %(max)d characters.", max=500))])
 
 
-class GroupForm(FlaskForm):
+class GroupForm(BaseForm):
     name = StringField(_l("Group name"), validators=[
         InputRequired(message=_l("Please enter a name.")),
         Length(max=30, message=_l("At most %(max)d characters.", max=30))],
@@ -36,7 +35,7 @@ class MembersForm(GroupForm):
     members = SelectMultipleField(_l("Members"), coerce=int, validate_choice=True)
 
 
-class IntroductionForm(FlaskForm):
+class IntroductionForm(BaseForm):
     relationship = StringField(_l("Relationship (e.g. classmate at ..., same club)"), validators=[
         Optional(), Length(max=50, message=_l("At most %(max)d characters.", max=50))],
         filters=[lambda v: v.strip() if v else v])
@@ -46,7 +45,7 @@ class IntroductionForm(FlaskForm):
         filters=[lambda v: v.strip() if v else v])
 
 
-class AliasForm(FlaskForm):
+class AliasForm(BaseForm):
     name = StringField(_l("Private name (empty to remove)"), validators=[
         Optional(), Length(max=30, message=_l("At most %(max)d characters.", max=30))],
         filters=[lambda v: v.strip() if v else v])

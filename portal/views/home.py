@@ -1,7 +1,8 @@
 """The home page, the language switch and the about page."""
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, session
+from flask import Blueprint, abort, redirect, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -24,14 +25,19 @@ class Area:
 
 # The numbered home menu; each area adds itself here when it is built.
 AREAS = [
-    Area(_l("My profile"), "people.my_profile"),
+    Area(_l("Diary"), "diary.feed"),
+    Area(_l("Voice"), "voice.timeline"),
     Area(_l("Friends"), "people.my_friends"),
+    Area(_l("My profile"), "people.my_profile"),
     Area(_l("Find people"), "people.search"),
     Area(_l("Footprints"), "footprints.index"),
     Area(_l("Invite friends"), "invites.index"),
     Area(_l("Settings"), "settings.index"),
     Area(_l("Admin"), "admin.index", admin_only=True),
 ]
+
+
+HOME_ITEMS = 5  # entries and voices shown on the home page
 
 
 def areas_for(user):
@@ -44,7 +50,24 @@ def index():
     """Logged out: what this site is. Logged in: the menu of areas and the notices."""
     if not current_user.is_authenticated:
         return render("home.html", notices=[])
-    return render("home.html", notices=notices_for(current_user), areas=areas_for(current_user))
+    from .diary import friends_latest
+    from .voice import timeline_for
+
+    return render("home.html", notices=notices_for(current_user), areas=areas_for(current_user),
+                  entries=friends_latest(current_user, HOME_ITEMS),
+                  voices=list(timeline_for(current_user).limit(HOME_ITEMS)))
+
+
+@bp.route("/jump")
+def jump():
+    """Leaving the site: a page with the link, sent without a Referer (KEITAI.md)."""
+    url = request.args.get("url", "")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 2000:
+        abort(400)
+    response = render("jump.html", url=url)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @bp.route("/lang/<code>")

@@ -5,19 +5,18 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from peewee import fn
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from .. import privacy
 from ..db import database
-from ..models import Footprint, FriendRequest, Friendship, Introduction, ProfileField, User
+from ..models import DiaryEntry, Footprint, FriendRequest, Friendship, Introduction, ProfileField, User
 from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
 from ..models.visibility import FIELD_LEVELS, choices
 from ..rendering import Page, render
-from .util import get_user_or_404
+from .util import BaseForm, get_user_or_404
 
 bp = Blueprint("people", __name__)
 
@@ -42,7 +41,7 @@ def _profile_form_class():
         attrs[f"v_{name}"] = SelectField(_l("Who can see it"), choices=choices(FIELD_LEVELS))
         if name in SEARCHABLE:
             attrs[f"s_{name}"] = BooleanField(_l("Others may find me by this"))
-    return type("ProfileForm", (FlaskForm,), attrs)
+    return type("ProfileForm", (BaseForm,), attrs)
 
 
 ProfileForm = _profile_form_class()
@@ -66,6 +65,7 @@ def profile(login_id):
         "friend_count": Friendship.count_of(owner.id),
         "introductions": list(_introductions(owner, viewer, rel == privacy.SELF).limit(21)),
         "common": [], "common_count": 0, "request_sent": None, "request_received": None,
+        "recent_entries": list(DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == owner.id).limit(3)),
     }
     if viewer is not None and rel != privacy.SELF:
         common = common_friends(viewer, owner)
@@ -149,7 +149,7 @@ def edit():
                   searchable=SEARCHABLE, status=400 if form.is_submitted() else 200)
 
 
-class FieldForm(FlaskForm):
+class FieldForm(BaseForm):
     """One profile field at a time (the mobile set edits fields one by one to stay small)."""
 
     value = TextAreaField()

@@ -3,19 +3,18 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from ..models import Block, Report, User
 from ..models.reports import REPORTABLE
 from ..rendering import Page, render
-from .util import ActionForm, get_user_or_404
+from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("safety", __name__)
 
 
-class ReportForm(FlaskForm):
+class ReportForm(BaseForm):
     reason = TextAreaField(_l("What is wrong?"), validators=[
         InputRequired(message=_l("Please say what is wrong.")),
         Length(max=1000, message=_l("At most %(max)d characters.", max=1000))],

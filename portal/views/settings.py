@@ -3,11 +3,11 @@ from flask import Blueprint, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, ValidationError
 
 from ..rendering import render
+from .util import BaseForm
 from .auth import check_password_strength, password_field
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -16,12 +16,12 @@ LANGUAGE_CHOICES = [SelectChoice("", _l("Follow my browser")), SelectChoice("ja"
                     SelectChoice("en", "English")]
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(BaseForm):
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES,
                            validate_choice=True)
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(BaseForm):
     current = PasswordField(_l("Current password"), validators=[
         InputRequired(message=_l("Please enter your current password."))])
     password = password_field(_l("New password"))
@@ -36,7 +36,7 @@ class PasswordForm(FlaskForm):
         check_password_strength(self, field)
 
 
-class DeleteForm(FlaskForm):
+class DeleteForm(BaseForm):
     password = PasswordField(_l("Password"), validators=[
         InputRequired(message=_l("Please enter your password."))])
     confirm = BooleanField(_l("I understand that my account and everything I wrote will be deleted."),

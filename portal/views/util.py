@@ -1,4 +1,5 @@
 """Small helpers shared by the views."""
+import re
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, request, url_for
@@ -6,7 +7,29 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import default_exceptions
 
 
-class ActionForm(FlaskForm):
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(value):
+    """Drop characters no page may carry (C0 controls, lone surrogates): they would break
+    XHTML and Atom, and nobody types them on purpose. CRLF becomes LF."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+    return value
+
+
+class BaseForm(FlaskForm):
+    """Every form of the site: text fields are cleaned of unprintable characters."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = list(unbound_field.kwargs.get("filters", ()))
+            if not any(f is clean_text for f in filters):
+                unbound_field.kwargs["filters"] = [clean_text, *filters]
+            return unbound_field.bind(form=form, **options)
+
+
+class ActionForm(BaseForm):
     """A bare button (accept, revoke, delete, ...): only the CSRF token."""
 
 

@@ -1,0 +1,100 @@
+"""Diary (日記): entries on the visibility ladder, comments, and comment watching
+(Mixi's comment history: whoever commented is told of later comments)."""
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+
+from ..db import BaseModel, database, utcnow
+from .friends import FriendGroup
+from .users import User
+from .visibility import FRIENDS
+
+TITLE_MAX, BODY_MAX, COMMENT_MAX = 100, 10000, 1000
+
+
+class DiaryEntry(BaseModel):
+    """A diary entry. Counters are kept in the same transaction as the change."""
+
+    owner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    title = CharField(max_length=TITLE_MAX)
+    body = TextField()
+    visibility = CharField(max_length=10, default=FRIENDS)
+    group = ForeignKeyField(FriendGroup, null=True, backref="+", on_delete="SET NULL")
+    allow_comments = BooleanField(default=True)
+    comment_count = IntegerField(default=0)
+    like_count = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("owner", "id"), False), (("owner", "created_at"), False))
+
+    @classmethod
+    def visible_to(cls, viewer):
+        """Entries ``viewer`` may see, with their owners, newest first."""
+        from .. import privacy
+
+        return (cls.select(cls, User).join(User, on=(cls.owner == User.id))
+                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group)
+                       & privacy.visible_users(viewer))
+                .order_by(cls.id.desc()))
+
+
+class DiaryComment(BaseModel):
+    """A comment on a diary entry."""
+
+    entry = ForeignKeyField(DiaryEntry, backref="+", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    body = TextField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("entry", "id"), False), (("author",), False))
+
+
+class CommentWatch(BaseModel):
+    """``user`` follows the comments of ``entry`` (its owner and everyone who commented);
+    ``seen_at`` is when they last looked."""
+
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    entry = ForeignKeyField(DiaryEntry, backref="+", on_delete="CASCADE")
+    seen_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "entry"), True), (("entry",), False))
+
+    @classmethod
+    def touch(cls, user_id, entry_id, now=None):
+        """Follow ``entry`` and mark its comments seen (one upsert)."""
+        now = now or utcnow()
+        (cls.insert(user=user_id, entry=entry_id, seen_at=now)
+         .on_conflict(conflict_target=[cls.user, cls.entry], update={cls.seen_at: now})
+         .execute())
+
+
+def add_comment(entry, author, body):
+    """Add a comment, count it and follow the entry, in one transaction."""
+    now = utcnow()
+    with database.atomic():
+        comment = DiaryComment.create(entry=entry.id, author=author.id, body=body, created_at=now)
+        _recount(entry.id)
+        CommentWatch.touch(author.id, entry.id, now)
+    return comment
+
+
+def delete_comment(comment):
+    """Delete a comment and recount, in one transaction."""
+    with database.atomic():
+        DiaryComment.delete().where(DiaryComment.id == comment.id).execute()
+        _recount(comment.entry_id)
+
+
+def _recount(entry_id):
+    count = DiaryComment.select(fn.COUNT(DiaryComment.id)).where(DiaryComment.entry == entry_id)
+    DiaryEntry.update(comment_count=count).where(DiaryEntry.id == entry_id).execute()
+
+
+def unseen_comments(user):
+    """Query of comments by others on entries ``user`` follows, newer than their last look."""
+    return (DiaryComment.select(DiaryComment, CommentWatch)
+            .join(CommentWatch, on=(CommentWatch.entry == DiaryComment.entry))
+            .where((CommentWatch.user == user.id) & (DiaryComment.author != user.id)
+                   & (DiaryComment.created_at > CommentWatch.seen_at)))

@@ -1,0 +1,288 @@
+"""Diary (日記): write, read, comment; a member's diary with a monthly archive; the friends' feed."""
+import datetime
+
+from flask import Blueprint, abort, flash, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from peewee import fn
+from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from .. import privacy
+from ..db import database, month_of, utcnow
+from ..models import CommentWatch, DiaryComment, DiaryEntry, Footprint, FriendGroup, User
+from ..models.diary import BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, delete_comment, unseen_comments
+from ..models.likes import liked_by
+from ..models.visibility import GROUP, LEVELS, choices
+from ..notices import Notice, provider
+from ..rendering import KeysetPage, Page, editable_parts, render
+from .util import ActionForm, BaseForm, get_user_or_404
+
+bp = Blueprint("diary", __name__)
+
+EDIT_FORM_BYTES = 900  # what the edit form needs beside the body on a phone
+
+
+def _strip(value):
+    return value.strip() if value else value
+
+
+class EntryForm(BaseForm):
+    title = StringField(_l("Title"), validators=[
+        InputRequired(message=_l("Please enter a title.")),
+        Length(max=TITLE_MAX, message=_l("At most %(max)d characters.", max=TITLE_MAX))], filters=[_strip])
+    body = TextAreaField(_l("Body"), validators=[
+        InputRequired(message=_l("Please write something.")),
+        Length(max=BODY_MAX, message=_l("At most %(max)d characters.", max=BODY_MAX))])
+    visibility = SelectField(_l("Who can see it"), choices=choices(LEVELS))
+    group = SelectField(_l("Friend group"), coerce=int, validate_choice=True)
+    allow_comments = BooleanField(_l("Allow comments"), default=True)
+
+    def validate_group(self, field):
+        if self.visibility.data == GROUP and not field.data:
+            raise ValidationError(_("Choose a friend group (make one on the friends page first)."))
+
+
+class CommentForm(BaseForm):
+    body = TextAreaField(_l("Comment"), validators=[
+        InputRequired(message=_l("Please write a comment.")),
+        Length(max=COMMENT_MAX, message=_l("At most %(max)d characters.", max=COMMENT_MAX))])
+
+
+def _entry_form(entry=None):
+    form = EntryForm(obj=entry if request.method == "GET" else None)
+    groups = FriendGroup.select().where(FriendGroup.owner == current_user.id).order_by(FriendGroup.name)
+    form.group.choices = [SelectChoice(0, "-")] + [SelectChoice(grp.id, grp.name) for grp in groups]
+    if request.method == "GET" and entry is not None:
+        form.group.data = entry.group_id or 0
+    return form
+
+
+def visible_entry(entry_id):
+    """(entry with owner, relation of the viewer) or 404 when the viewer may not see it."""
+    entry = (DiaryEntry.select(DiaryEntry, User).join(User, on=(DiaryEntry.owner == User.id))
+             .where(DiaryEntry.id == entry_id).first())
+    if entry is None:
+        abort(404)
+    rel = privacy.relation(current_user, entry.owner)
+    if not privacy.can_see_item(current_user, entry, rel=rel):
+        abort(404)
+    return entry, rel
+
+
+@bp.route("/diary/<int:entry_id>")
+def entry(entry_id):
+    """An entry: body (in parts on small screens), comments, likes, neighbours."""
+    entry, rel = visible_entry(entry_id)
+    viewer = current_user if current_user.is_authenticated else None
+    comments = None
+    if g.device.inline_comments:
+        comments = Page(_comments(entry, viewer), page=1, per_page=g.device.inline_comments)
+    same_owner = DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == entry.owner_id)
+    newer = same_owner.where(DiaryEntry.id > entry.id).order_by(DiaryEntry.id.asc()).first()
+    older = same_owner.where(DiaryEntry.id < entry.id).first()
+    if viewer is not None:
+        if privacy.may_leave_footprint(viewer, entry.owner):
+            Footprint.record(entry.owner_id, viewer.id, "diary", entry.id)
+        # Mark the comments seen for whoever follows this entry (owner, commenters).
+        CommentWatch.update(seen_at=utcnow()).where(
+            (CommentWatch.user == viewer.id) & (CommentWatch.entry == entry.id)).execute()
+    return render("diary/entry.html", entry=entry, comments=comments, newer=newer, older=older,
+                  liked=entry.id in liked_by("diary", [entry.id], viewer),
+                  can_comment=privacy.can_comment(viewer, entry, rel=rel),
+                  is_owner=rel == privacy.SELF, form=CommentForm(), part=_part())
+
+
+def _part():
+    value = request.args.get("part", "1")
+    return int(value) if value.isdigit() and len(value) < 7 else 1
+
+
+def _comments(entry, viewer):
+    """Comments of an entry, oldest first, without blocked or suspended authors."""
+    return (DiaryComment.select(DiaryComment, User).join(User, on=(DiaryComment.author == User.id))
+            .where((DiaryComment.entry == entry.id) & privacy.visible_users(viewer))
+            .order_by(DiaryComment.id))
+
+
+@bp.route("/diary/<int:entry_id>/comments", methods=["GET", "POST"])
+def comments(entry_id):
+    """The comments of an entry, paginated oldest first; POST adds one."""
+    entry, rel = visible_entry(entry_id)
+    viewer = current_user if current_user.is_authenticated else None
+    form = CommentForm()
+    if request.method == "POST":
+        if not privacy.can_comment(viewer, entry, rel=rel):
+            abort(403)
+        if form.validate_on_submit():
+            add_comment(entry, viewer, form.body.data)
+            flash(_("Your comment was posted."))
+            return redirect(url_for(".comments", entry_id=entry.id, page=_last_page(entry)))
+    page = Page(_comments(entry, viewer), per_page=g.device.comment_page_size)
+    return render("diary/comments.html", entry=entry, page=page, form=form,
+                  can_comment=privacy.can_comment(viewer, entry, rel=rel), delete_form=ActionForm(),
+                  status=400 if request.method == "POST" else 200)
+
+
+def _last_page(entry):
+    count = DiaryComment.select().where(DiaryComment.entry == entry.id).count()
+    return max(1, -(-count // g.device.comment_page_size))
+
+
+@bp.route("/diary/comment/<int:comment_id>")
+def comment(comment_id):
+    """One comment on its own page, in parts on small screens."""
+    found = DiaryComment.get_or_none(DiaryComment.id == comment_id) or abort(404)
+    entry, _rel = visible_entry(found.entry_id)
+    author = User.select().where((User.id == found.author_id) & privacy.visible_users(current_user)).first()
+    if author is None:
+        abort(404)
+    return render("diary/comment.html", entry=entry, comment=found, author=author, part=_part())
+
+
+@bp.route("/diary/comments/<int:comment_id>/delete", methods=["POST"])
+@login_required
+def delete_comment_view(comment_id):
+    """The comment's writer or the entry's owner deletes a comment."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    found = DiaryComment.get_or_none(DiaryComment.id == comment_id) or abort(404)
+    entry = DiaryEntry.get_by_id(found.entry_id)
+    if not privacy.can_delete_comment(current_user, found, entry):
+        abort(403)
+    delete_comment(found)
+    flash(_("The comment was deleted."))
+    return redirect(url_for(".comments", entry_id=entry.id))
+
+
+@bp.route("/diary/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Write an entry."""
+    form = _entry_form()
+    if form.validate_on_submit():
+        with database.atomic():
+            entry = DiaryEntry.create(owner=current_user.id, **_values(form))
+            CommentWatch.touch(current_user.id, entry.id)
+        flash(_("Your diary entry was posted."))
+        return redirect(url_for(".entry", entry_id=entry.id))
+    return render("diary/edit.html", form=form, entry=None, part=1, part_count=1,
+                  status=400 if form.is_submitted() else 200)
+
+
+def _values(form):
+    return {"title": form.title.data, "body": form.body.data.replace("\r\n", "\n"),
+            "visibility": form.visibility.data, "group": form.group.data or None,
+            "allow_comments": form.allow_comments.data}
+
+
+def _own_entry(entry_id):
+    return DiaryEntry.get_or_none((DiaryEntry.id == entry_id)
+                                  & (DiaryEntry.owner == current_user.id)) or abort(404)
+
+
+@bp.route("/diary/<int:entry_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(entry_id):
+    """Edit one's entry. Where a page cannot carry the whole body (a phone), the body is
+    edited one part at a time (``?part=N``) and put back together on save."""
+    entry = _own_entry(entry_id)
+    budget = max(0, g.device.text_budget - EDIT_FORM_BYTES) if g.device.text_budget else 0
+    parts = editable_parts(entry.body, budget, g.device.codec) if budget else [entry.body]
+    number = max(1, min(_part(), len(parts)))
+    form = _entry_form(entry)
+    if request.method == "GET":
+        form.body.data = parts[number - 1]
+    if form.validate_on_submit():
+        values = _values(form)
+        values["body"] = "".join(parts[:number - 1]) + values["body"] + "".join(parts[number:])
+        if len(values["body"]) > BODY_MAX:
+            form.body.errors.append(_("At most %(max)d characters.", max=BODY_MAX))
+        else:
+            DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
+            flash(_("Your diary entry was saved."))
+            return redirect(url_for(".entry", entry_id=entry.id))
+    return render("diary/edit.html", form=form, entry=entry, part=number, part_count=len(parts),
+                  status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/diary/<int:entry_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(entry_id):
+    """Delete one's entry (with its comments and likes) after confirmation."""
+    entry = _own_entry(entry_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        from ..models.likes import Like
+
+        with database.atomic():
+            Like.delete().where((Like.kind == "diary") & (Like.object_id == entry.id)).execute()
+            DiaryEntry.delete().where(DiaryEntry.id == entry.id).execute()
+        flash(_("The diary entry was deleted."))
+        return redirect(url_for(".user_diary", login_id=current_user.login_id))
+    return render("diary/delete.html", entry=entry, form=form)
+
+
+@bp.route("/u/<login_id>/diary")
+def user_diary(login_id):
+    """A member's diary, newest first, with a monthly archive."""
+    owner = get_user_or_404(login_id)
+    if not privacy.can_view_profile(current_user, owner):
+        abort(404)
+    viewer = current_user if current_user.is_authenticated else None
+    visible = DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == owner.id)
+    month = request.args.get("month", "")
+    query = visible
+    if month:
+        start = _month_start(month)
+        end = (start + datetime.timedelta(days=32)).replace(day=1)
+        query = query.where((DiaryEntry.created_at >= start) & (DiaryEntry.created_at < end))
+    month_col = month_of(DiaryEntry.created_at)
+    archive = list(visible.select(month_col.alias("month"), fn.COUNT(DiaryEntry.id).alias("n"))
+                   .group_by(month_col).order_by(month_col.desc()).limit(36).tuples())
+    return render("diary/list.html", owner=owner, page=KeysetPage(query, DiaryEntry.id),
+                  month=month, archive=archive)
+
+
+def _month_start(value):
+    try:
+        return datetime.datetime.strptime(value, "%Y-%m")
+    except ValueError:
+        abort(400)
+
+
+@bp.route("/diary/")
+@login_required
+def feed():
+    """The friends' diary feed: entries of friends the viewer may see, newest first."""
+    query = DiaryEntry.visible_to(current_user).where(
+        privacy.friends_feed_filter(current_user, DiaryEntry.owner))
+    return render("diary/feed.html", page=KeysetPage(query, DiaryEntry.id))
+
+
+def friends_latest(user, limit):
+    """The newest entries of ``user``'s friends (for the home page)."""
+    return list(DiaryEntry.visible_to(user)
+                .where(privacy.friends_feed_filter(user, DiaryEntry.owner)).limit(limit))
+
+
+@provider
+def comment_notices(user):
+    """'N new comments' on entries the user wrote or commented on."""
+    count = unseen_comments(user).join(User, on=(DiaryComment.author == User.id)).where(
+        privacy.visible_users(user)).count()
+    if not count:
+        return []
+    return [Notice(_("%(count)d new comments", count=count), "diary.commented")]
+
+
+@bp.route("/diary/commented")
+@login_required
+def commented():
+    """Entries with comments I have not seen: mine, and those I commented on."""
+    rows = (unseen_comments(current_user).join(User, on=(DiaryComment.author == User.id))
+            .where(privacy.visible_users(current_user)))
+    entry_ids = {row.entry_id for row in rows.limit(200)}
+    query = DiaryEntry.visible_to(current_user).where(DiaryEntry.id.in_(list(entry_ids) or [0]))
+    return render("diary/commented.html", page=Page(query))
