@@ -37,11 +37,13 @@ class BaseModel(Model):
 
 def month_of(field):
     """SQL expression 'YYYY-MM' of a datetime column, on SQLite and PostgreSQL."""
-    from peewee import PostgresqlDatabase, fn
+    from peewee import SQL, PostgresqlDatabase, fn
 
+    # The format is a literal, not a parameter: PostgreSQL only matches a SELECT expression
+    # with its GROUP BY twin when both are the same text.
     if isinstance(database.obj, PostgresqlDatabase):
-        return fn.to_char(field, "YYYY-MM")
-    return fn.strftime("%Y-%m", field)
+        return fn.to_char(field, SQL("'YYYY-MM'"))
+    return fn.strftime(SQL("'%Y-%m'"), field)
 
 
 def make_database(url):

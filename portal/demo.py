@@ -94,7 +94,7 @@ def people(users):
 def diaries(users):
     """Entries of every visibility (some long enough to split on phones), comments, voices, likes."""
     from .models import DiaryEntry, FriendGroup
-    from .models.diary import CommentWatch, add_comment
+    from .models.diary import add_comment, create_entry
     from .models.likes import set_like
     from .models.visibility import FIELD_LEVELS, GROUP, LEVELS
     from .models.voice import post_voice
@@ -112,10 +112,8 @@ def diaries(users):
             if level == GROUP and (group is None or user.id != users[0].id):
                 continue
             body = long_body if (i + j) % 5 == 0 else f"{titles[(i + j) % len(titles)]}。\nhttps://example.org/{i}/{j}"
-            entry = DiaryEntry.create(owner=user.id, title=f"{titles[(i + j) % len(titles)]} ({level})",
-                                      body=body, visibility=level,
-                                      group=group.id if level == GROUP else None)
-            CommentWatch.touch(user.id, entry.id)
+            entry = create_entry(user.id, title=f"{titles[(i + j) % len(titles)]} ({level})",
+                                 body=body, visibility=level, group=group.id if level == GROUP else None)
             if level in ("public", "members", "friends"):
                 for k in (1, 2):
                     commenter = users[(i + k) % len(users)]

@@ -9,7 +9,7 @@ from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
 from people_world import RELATIONS, build_world
 from portal.db import database
 from portal.models import DiaryComment, DiaryEntry, Like, User, Voice
-from portal.models.diary import add_comment
+from portal.models.diary import add_comment, create_entry, rebuild_months
 from portal.models.likes import set_like
 from portal.models.visibility import LEVELS
 from pagecheck import parse_mobile
@@ -39,8 +39,8 @@ def entries(world):
     made = {}
     with database.connection_context():
         for level in LEVELS:
-            entry = DiaryEntry.create(owner=world.owner.id, title=f"title-{level}", body=f"body-{level}-本文",
-                                      visibility=level, group=world.group.id if level == "group" else None)
+            entry = create_entry(world.owner.id, title=f"title-{level}", body=f"body-{level}-本文",
+                                 visibility=level, group=world.group.id if level == "group" else None)
             add_comment(entry, world.owner, f"comment-{level}")
             set_like("diary", entry, world.owner, True)
             made[level] = entry
@@ -263,6 +263,7 @@ class TestEntries:
         with database.connection_context():
             DiaryEntry.update(created_at=datetime.datetime(2025, 3, 5)).where(
                 DiaryEntry.id == entries["public"].id).execute()
+            rebuild_months()
         client = client_as(make_client, world, "member")
         html = client.get("/u/olive/diary").get_data(as_text=True)
         assert "2025-03" in html
@@ -282,6 +283,18 @@ class TestLikes:
         post(member, f"/like/diary/{entry.id}", {"undo": "1"}, token_from="/")
         with database.connection_context():
             assert DiaryEntry.get_by_id(entry.id).like_count == 1
+
+    def test_likers_list_leaves_out_blocked_users(self, make_client, world, entries):
+        from portal.models import Block
+
+        member = client_as(make_client, world, "member")
+        post(member, f"/like/diary/{entries['public'].id}", token_from="/")
+        olive = client_as(make_client, world, "self")
+        assert "マーク" in olive.get(f"/likes/diary/{entries['public'].id}").get_data(as_text=True)
+        with database.connection_context():
+            Block.add(world.owner.id, world.users["member"].id)
+        assert "マーク" not in olive.get(f"/likes/diary/{entries['public'].id}").get_data(as_text=True)
+        assert member.get(f"/likes/diary/{entries['public'].id}").status_code == 404
 
     def test_cannot_like_what_you_cannot_see(self, make_client, world, entries):
         fof = client_as(make_client, world, "fof")
@@ -361,3 +374,27 @@ def test_query_counts_do_not_grow_with_items(make_client, world, ua):
     print(f"queries: home {home_1}/{home_20}, entry {entry_1}/{entry_20}")
     assert home_1 == home_20 and entry_1 == entry_20, (home_1, home_20, entry_1, entry_20)
     assert home_20 <= 20 and entry_20 <= 14, (home_20, entry_20)
+
+
+def test_archive_counts_follow_writes(make_client, world):
+    from portal.models import DiaryMonth
+
+    olive = client_as(make_client, world, "self")
+    form = {"title": "t", "body": "b", "group": "0", "allow_comments": "y"}
+    for level in ("public", "friends", "friends"):
+        post(olive, "/diary/new", {**form, "visibility": level})
+    with database.connection_context():
+        ids = [e.id for e in DiaryEntry.select().order_by(DiaryEntry.id)]
+    post(olive, f"/diary/{ids[1]}/edit", {**form, "visibility": "private"})
+    post(olive, f"/diary/{ids[2]}/delete")
+
+    def snapshot():
+        return sorted((m.month, m.visibility, m.count) for m in DiaryMonth.select() if m.count)
+
+    with database.connection_context():
+        live = snapshot()
+        rebuild_months()
+        assert live == snapshot() and sum(c for _, _, c in live) == 2
+    member = client_as(make_client, world, "member", Accept_Language="en")
+    html = member.get("/u/olive/diary").get_data(as_text=True)
+    assert "(1)" in html  # the archive counts only the public entry for a member

@@ -1,4 +1,4 @@
-"""Diary entries and comments, comment watching, voices, likes."""
+"""Diary entries, monthly archive counts, comments, comment watching, voices, likes."""
 from peewee import *
 
 
@@ -51,6 +51,18 @@ def up(migrator, db):
             indexes = ((('entry', 'id'), False), (('author',), False))
     db.create_tables([DiaryComment])
 
+    class DiaryMonth(Model):
+        owner = ForeignKeyField(User, on_delete='CASCADE')
+        month = CharField(max_length=7)
+        visibility = CharField(max_length=10)
+        group = ForeignKeyField(FriendGroup, null=True, on_delete='SET NULL')
+        count = IntegerField(default=0)
+        class Meta:
+            database = db
+            table_name = 'diary_month'
+            indexes = ((('owner', 'month', 'visibility', 'group'), True),)
+    db.create_tables([DiaryMonth])
+
     class Like(Model):
         kind = CharField(max_length=20)
         object_id = IntegerField()
@@ -95,6 +107,7 @@ def down(migrator, db):
     migrator.migrate(migrator.drop_table('voice_mute'))
     migrator.migrate(migrator.drop_table('voice'))
     migrator.migrate(migrator.drop_table('like'))
+    migrator.migrate(migrator.drop_table('diary_month'))
     migrator.migrate(migrator.drop_table('diary_comment'))
     migrator.migrate(migrator.drop_table('comment_watch'))
     migrator.migrate(migrator.drop_table('diary_entry'))

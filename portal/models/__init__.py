@@ -1,6 +1,6 @@
 """Models, one module per domain. ``ALL_MODELS`` lists every table the app owns,
 in dependency order; migrations must produce exactly this schema (a test checks)."""
-from .diary import CommentWatch, DiaryComment, DiaryEntry
+from .diary import CommentWatch, DiaryComment, DiaryEntry, DiaryMonth
 from .footprints import Footprint, FootprintDeletion
 from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendRequest, Friendship,
                       Introduction)
@@ -12,10 +12,10 @@ from .voice import Voice, VoiceMute
 
 ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friendship, FriendRequest,
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
-              FootprintDeletion, Report, DiaryEntry, DiaryComment, CommentWatch, Voice, VoiceMute,
-              Like]
+              FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
+              VoiceMute, Like]
 
-__all__ = ["ALL_MODELS", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "Footprint",
+__all__ = ["ALL_MODELS", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
            "InviteCode", "Introduction", "Like", "LoginAttempt", "ProfileField", "Report", "SiteSetting",
            "User", "Voice", "VoiceMute"]

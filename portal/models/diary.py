@@ -38,6 +38,69 @@ class DiaryEntry(BaseModel):
                 .order_by(cls.id.desc()))
 
 
+class DiaryMonth(BaseModel):
+    """How many entries an owner wrote in a month at one visibility: the monthly archive
+    reads this small table instead of grouping every entry (kept in step by ``count_month``)."""
+
+    owner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    month = CharField(max_length=7)  # "YYYY-MM" of created_at (UTC)
+    visibility = CharField(max_length=10)
+    group = ForeignKeyField(FriendGroup, null=True, backref="+", on_delete="SET NULL")
+    count = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("owner", "month", "visibility", "group"), True),)
+
+
+def count_month(entry, delta):
+    """Add ``delta`` to the archive count of ``entry``'s month and visibility."""
+    month = entry.created_at.strftime("%Y-%m")
+    group = entry.group_id if hasattr(entry, "group_id") else entry.group
+    row = DiaryMonth.get_or_none((DiaryMonth.owner == entry.owner_id) & (DiaryMonth.month == month)
+                                 & (DiaryMonth.visibility == entry.visibility)
+                                 & (DiaryMonth.group.is_null() if group is None else DiaryMonth.group == group))
+    if row is None:
+        DiaryMonth.create(owner=entry.owner_id, month=month, visibility=entry.visibility, group=group,
+                          count=max(0, delta))
+    else:
+        DiaryMonth.update(count=DiaryMonth.count + delta).where(DiaryMonth.id == row.id).execute()
+
+
+def create_entry(owner_id, **values):
+    """Create an entry with its archive count and the owner's comment watch."""
+    with database.atomic():
+        entry = DiaryEntry.create(owner=owner_id, **values)
+        count_month(entry, +1)
+        CommentWatch.touch(owner_id, entry.id)
+    return entry
+
+
+def rebuild_months():
+    """Recount the monthly archive from the entries (after bulk loads or repairs)."""
+    from ..db import month_of
+
+    month = month_of(DiaryEntry.created_at)
+    with database.atomic():
+        DiaryMonth.delete().execute()
+        rows = (DiaryEntry.select(DiaryEntry.owner, month, DiaryEntry.visibility, DiaryEntry.group,
+                                  fn.COUNT(DiaryEntry.id))
+                .group_by(DiaryEntry.owner, month, DiaryEntry.visibility, DiaryEntry.group))
+        DiaryMonth.insert_from(rows, [DiaryMonth.owner, DiaryMonth.month, DiaryMonth.visibility,
+                                      DiaryMonth.group, DiaryMonth.count]).execute()
+
+
+def archive_for(owner_id, viewer):
+    """[(month, count)] of ``owner_id``'s entries that ``viewer`` may see, newest month first."""
+    from .. import privacy
+
+    total = fn.SUM(DiaryMonth.count)
+    return list(DiaryMonth.select(DiaryMonth.month, total)
+                .where((DiaryMonth.owner == owner_id) & (DiaryMonth.count > 0)
+                       & privacy.visible_filter(viewer, DiaryMonth.owner, DiaryMonth.visibility,
+                                                DiaryMonth.group))
+                .group_by(DiaryMonth.month).order_by(DiaryMonth.month.desc()).limit(36).tuples())
+
+
 class DiaryComment(BaseModel):
     """A comment on a diary entry."""
 

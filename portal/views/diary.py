@@ -5,14 +5,14 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from peewee import fn
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from .. import privacy
-from ..db import database, month_of, utcnow
+from ..db import database, utcnow
 from ..models import CommentWatch, DiaryComment, DiaryEntry, Footprint, FriendGroup, User
-from ..models.diary import BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, delete_comment, unseen_comments
+from ..models.diary import (BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, archive_for, count_month, create_entry,
+                            delete_comment, unseen_comments)
 from ..models.likes import liked_by
 from ..models.visibility import GROUP, LEVELS, choices
 from ..notices import Notice, provider
@@ -162,9 +162,7 @@ def new():
     """Write an entry."""
     form = _entry_form()
     if form.validate_on_submit():
-        with database.atomic():
-            entry = DiaryEntry.create(owner=current_user.id, **_values(form))
-            CommentWatch.touch(current_user.id, entry.id)
+        entry = create_entry(current_user.id, **_values(form))
         flash(_("Your diary entry was posted."))
         return redirect(url_for(".entry", entry_id=entry.id))
     return render("diary/edit.html", form=form, entry=None, part=1, part_count=1,
@@ -200,7 +198,10 @@ def edit(entry_id):
         if len(values["body"]) > BODY_MAX:
             form.body.errors.append(_("At most %(max)d characters.", max=BODY_MAX))
         else:
-            DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
+            with database.atomic():
+                count_month(entry, -1)
+                DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
+                count_month(DiaryEntry.get_by_id(entry.id), +1)
             flash(_("Your diary entry was saved."))
             return redirect(url_for(".entry", entry_id=entry.id))
     return render("diary/edit.html", form=form, entry=entry, part=number, part_count=len(parts),
@@ -218,6 +219,7 @@ def delete(entry_id):
 
         with database.atomic():
             Like.delete().where((Like.kind == "diary") & (Like.object_id == entry.id)).execute()
+            count_month(entry, -1)
             DiaryEntry.delete().where(DiaryEntry.id == entry.id).execute()
         flash(_("The diary entry was deleted."))
         return redirect(url_for(".user_diary", login_id=current_user.login_id))
@@ -238,11 +240,8 @@ def user_diary(login_id):
         start = _month_start(month)
         end = (start + datetime.timedelta(days=32)).replace(day=1)
         query = query.where((DiaryEntry.created_at >= start) & (DiaryEntry.created_at < end))
-    month_col = month_of(DiaryEntry.created_at)
-    archive = list(visible.select(month_col.alias("month"), fn.COUNT(DiaryEntry.id).alias("n"))
-                   .group_by(month_col).order_by(month_col.desc()).limit(36).tuples())
     return render("diary/list.html", owner=owner, page=KeysetPage(query, DiaryEntry.id),
-                  month=month, archive=archive)
+                  month=month, archive=archive_for(owner.id, viewer))
 
 
 def _month_start(value):
