@@ -92,11 +92,11 @@ def _init_login(app):
 
 
 def _register_blueprints(app):
-    from .views import (admin, auth, diary, feeds, footprints, friends, home, invites, likes, people, safety,
-                        settings, voice)
+    from .views import (admin, auth, diary, feeds, footprints, friends, home, invites, likes, messages, people,
+                        safety, settings, voice)
 
-    for module in (home, auth, people, friends, diary, voice, likes, feeds, footprints, invites, safety,
-                   settings, admin):
+    for module in (home, auth, people, friends, diary, voice, likes, messages, feeds, footprints, invites,
+                   safety, settings, admin):
         app.register_blueprint(module.bp)
 
 
@@ -106,6 +106,9 @@ def _register_hooks(app):
     # Globals (not a context processor) so imported macros can call them too.
     app.jinja_env.globals.update(template_helpers())
     app.jinja_env.globals.update(current_user=current_user, device=LocalProxy(lambda: g.get("device")))
+    from .views.messages import unread_for_menu
+
+    app.jinja_env.globals["unread_messages"] = unread_for_menu
 
     @app.context_processor
     def _template_globals():

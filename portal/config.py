@@ -41,6 +41,14 @@ DEFAULTS = {
     "INVITE_QUOTA": 20,  # invite links per member, 0 = unlimited
     "FOOTPRINT_RETENTION_DAYS": 30,
     "FOOTPRINT_DELETIONS_PER_MONTH": 10,
+    "MESSAGES_PER_HOUR": 30,  # per sender; more gets a 429 page
+    # Optional e-mail; off while SMTP_HOST is empty.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_FROM": "portal@localhost",
+    "SMTP_USER": "",
+    "SMTP_PASSWORD": "",
+    "SMTP_TLS": False,
 }
 
 # Environment variable -> (config key, converter)
@@ -59,6 +67,13 @@ _ENV = {
     "PORTAL_MAX_FRIENDS": ("MAX_FRIENDS", int),
     "PORTAL_INVITE_QUOTA": ("INVITE_QUOTA", int),
     "PORTAL_FOOTPRINT_RETENTION_DAYS": ("FOOTPRINT_RETENTION_DAYS", int),
+    "PORTAL_MESSAGES_PER_HOUR": ("MESSAGES_PER_HOUR", int),
+    "PORTAL_SMTP_HOST": ("SMTP_HOST", str),
+    "PORTAL_SMTP_PORT": ("SMTP_PORT", int),
+    "PORTAL_SMTP_FROM": ("SMTP_FROM", str),
+    "PORTAL_SMTP_USER": ("SMTP_USER", str),
+    "PORTAL_SMTP_PASSWORD": ("SMTP_PASSWORD", str),
+    "PORTAL_SMTP_TLS": ("SMTP_TLS", lambda v: v.lower() in ("1", "true", "yes")),
 }
 
 

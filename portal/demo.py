@@ -128,6 +128,24 @@ def diaries(users):
             set_like("voice", voice, replier, True)
 
 
+@seeder
+def conversations(users):
+    """Messages between friends, some read and some not."""
+    from .models import Message
+
+    if len(users) < 3 or Message.select().exists():
+        return
+    lines = [("週末の予定", "土曜日、みんなでカフェに行かない？\nLet's meet at the café on Saturday!"),
+             ("Re: 週末の予定", "いいね！13時でどう？"), ("写真ありがとう", "Thanks for the photos from the trip.")]
+    now = utcnow()
+    for i, user in enumerate(users):
+        friend = users[(i + 1) % len(users)]
+        for k, (subject, body) in enumerate(lines):
+            sender, recipient = (user, friend) if k % 2 == 0 else (friend, user)
+            Message.create(sender=sender.id, recipient=recipient.id, subject=subject, body=body,
+                           read_at=now if k == 0 else None)
+
+
 def is_empty():
     """True when the database has no users yet."""
     return not User.select().exists()

@@ -17,15 +17,19 @@ class Notice:
     args: dict = field(default_factory=dict)
 
 
-def provider(func):
-    """Register ``func(user) -> list[Notice]`` as a source of notices."""
-    _PROVIDERS.append(func)
-    return func
+def provider(func=None, *, order=50):
+    """Register ``func(user) -> list[Notice]`` as a source of notices; lower ``order`` first."""
+    def register(f):
+        _PROVIDERS.append((order, f))
+        _PROVIDERS.sort(key=lambda pair: pair[0])
+        return f
+
+    return register(func) if func is not None else register
 
 
 def notices_for(user):
-    """Every notice for ``user``, in the order the areas were registered."""
+    """Every notice for ``user``: messages first, then requests, comments, likes, footprints..."""
     notices = []
-    for func in _PROVIDERS:
+    for _order, func in _PROVIDERS:
         notices.extend(func(user))
     return notices

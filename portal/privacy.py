@@ -230,3 +230,20 @@ def can_delete_comment(viewer, comment, entry):
 def friends_feed_filter(viewer, owner_col):
     """SQL condition: ``owner_col`` is one of ``viewer``'s friends."""
     return owner_col.in_(Friendship.select(Friendship.friend).where(Friendship.user == viewer.id))
+
+
+# --- Messages ------------------------------------------------------------------------
+
+def can_message(sender, recipient):
+    """May ``sender`` write to ``recipient``? Never across a block; friends only unless the
+    recipient accepts messages from any member."""
+    if sender.id == recipient.id or recipient.is_suspended or is_blocked(sender, recipient):
+        return False
+    return recipient.message_policy == "members" or are_friends(sender, recipient)
+
+
+def can_read_message(viewer, message):
+    """Only the sender and the recipient read a message, while it is in one of their boxes."""
+    viewer_id = _viewer_id(viewer)
+    box = message.box_for(viewer_id) if viewer_id is not None else None
+    return box is not None and box != "gone"

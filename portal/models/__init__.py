@@ -7,17 +7,18 @@ from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendReques
 from .likes import Like, likeable
 from .profiles import ProfileField
 from .reports import Report, reportable
-from .users import InviteCode, LoginAttempt, SiteSetting, User
+from .messages import Message
+from .users import InviteCode, LoginAttempt, PasswordReset, SiteSetting, User
 from .voice import Voice, VoiceMute
 
 ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friendship, FriendRequest,
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
               FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
-              VoiceMute, Like]
+              VoiceMute, Like, Message, PasswordReset]
 
 __all__ = ["ALL_MODELS", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
-           "InviteCode", "Introduction", "Like", "LoginAttempt", "ProfileField", "Report", "SiteSetting",
+           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "ProfileField", "Report", "SiteSetting",
            "User", "Voice", "VoiceMute"]
 
 
@@ -49,10 +50,39 @@ def _register_kinds():
             model.delete().where(model.id == object_id).execute()
         return delete
 
-    reportable("diary", _l("A diary entry"), author(DiaryEntry, DiaryEntry.owner), deleter(DiaryEntry, "diary"))
+    def visible(model, to_item=None):
+        def check(viewer, object_id):
+            item = model.get_or_none(model.id == object_id)
+            if item is not None and to_item is not None:
+                item = to_item(item)
+            return item is not None and _can_see(viewer, item)
+        return check
+
+    def text(model, *fields):
+        def preview(object_id):
+            item = model.get_or_none(model.id == object_id)
+            return "\n".join(str(getattr(item, f)) for f in fields)[:1000] if item else ""
+        return preview
+
+    reportable("diary", _l("A diary entry"), author(DiaryEntry, DiaryEntry.owner), deleter(DiaryEntry, "diary"),
+               visible(DiaryEntry), text(DiaryEntry, "title", "body"))
     reportable("diary_comment", _l("A comment"), author(DiaryComment, DiaryComment.author),
-               _delete_comment)
-    reportable("voice", _l("A voice"), author(Voice, Voice.owner), deleter(Voice, "voice"))
+               _delete_comment, visible(DiaryComment, lambda c: DiaryEntry.get_by_id(c.entry_id)),
+               text(DiaryComment, "body"))
+    reportable("voice", _l("A voice"), author(Voice, Voice.owner), deleter(Voice, "voice"), visible(Voice),
+               text(Voice, "body"))
+
+    def message_sender(message_id):
+        row = Message.get_or_none(Message.id == message_id)
+        return row.sender_id if row else None
+
+    def message_party(viewer, message_id):
+        row = Message.get_or_none(Message.id == message_id)
+        return row is not None and viewer.id == row.recipient_id and row.recipient_box != "gone"
+
+    # Only the recipient may report a message; then (and only then) the admins may read it.
+    reportable("message", _l("A message"), message_sender, None, can_report=message_party,
+               preview=text(Message, "subject", "body"))
 
 
 def _delete_comment(comment_id):

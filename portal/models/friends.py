@@ -242,8 +242,16 @@ def _register_reportables():
     def user_itself(user_id):
         return user_id if User.select().where(User.id == user_id).exists() else None
 
-    reportable("user", _l("A member"), user_itself)
-    reportable("introduction", _l("An introduction"), intro_author, delete_intro)
+    def intro_text(intro_id):
+        intro = Introduction.get_or_none(Introduction.id == intro_id)
+        return intro.body if intro else ""
+
+    def user_text(user_id):
+        user = User.get_or_none(User.id == user_id)
+        return f"{user.nickname} ({user.login_id})" if user else ""
+
+    reportable("user", _l("A member"), user_itself, preview=user_text)
+    reportable("introduction", _l("An introduction"), intro_author, delete_intro, preview=intro_text)
 
 
 _register_reportables()

@@ -32,13 +32,15 @@ class Report(BaseModel):
 class ReportKind:
     """A kind of thing that can be reported: how to find its author and how to delete it."""
 
-    def __init__(self, name, label, author_of, delete=None):
+    def __init__(self, name, label, author_of, delete=None, can_report=None, preview=None):
         self.name, self.label, self.author_of, self.delete = name, label, author_of, delete
+        self.can_report = can_report  # (viewer, id) -> bool; default: the author is not blocked
+        self.preview = preview  # id -> text shown to admins in the reports queue
 
 
 REPORTABLE = {}
 
 
-def reportable(name, label, author_of, delete=None):
+def reportable(name, label, author_of, delete=None, can_report=None, preview=None):
     """Register a reportable kind: ``author_of(id)`` -> user id or None, ``delete(id)``."""
-    REPORTABLE[name] = ReportKind(name, label, author_of, delete)
+    REPORTABLE[name] = ReportKind(name, label, author_of, delete, can_report, preview)

@@ -41,6 +41,10 @@ class User(UserMixin, BaseModel):
     footprints_seen_at = DateTimeField(null=True)
     footprints_purged = IntegerField(default=0)  # visits counted before old footprints were purged
     likes_seen_at = DateTimeField(null=True)
+    invitees_seen_at = DateTimeField(null=True)
+    # Messages: "friends" (only friends may write to me, the default) or "members".
+    message_policy = CharField(max_length=10, default="friends")
+    email_on_message = BooleanField(default=False)
 
     def set_password(self, password):
         """Hash and store a new password (scrypt) and end every other session."""
@@ -98,6 +102,42 @@ class User(UserMixin, BaseModel):
             User.update(invited_by=None).where(User.invited_by == self).execute()
             LoginAttempt.delete().where(LoginAttempt.login_id == self.login_id).execute()
             self.delete_instance()
+
+
+class PasswordReset(BaseModel):
+    """A single-use "forgot password" link; only a hash of its token is stored."""
+
+    user = ForeignKeyField(User, backref="+", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+    @staticmethod
+    def hash(token):
+        import hashlib
+
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, lifetime=3600):
+        """Create a reset for ``user``; returns the token to put in the link."""
+        token = new_token(32)
+        cls.create(user=user.id, token_hash=cls.hash(token),
+                   expires_at=utcnow() + datetime.timedelta(seconds=lifetime))
+        return token
+
+    @classmethod
+    def valid(cls, token):
+        """The unused, unexpired reset for ``token``, or None."""
+        reset = cls.get_or_none(cls.token_hash == cls.hash(token or ""))
+        if reset is None or reset.used_at is not None or reset.expires_at < utcnow():
+            return None
+        return reset
+
+    def use(self):
+        """Mark used; False when another request used it first."""
+        return PasswordReset.update(used_at=utcnow()).where(
+            (PasswordReset.id == self.id) & PasswordReset.used_at.is_null()).execute() == 1
 
 
 class LoginAttempt(BaseModel):

@@ -80,7 +80,10 @@ def reports():
     page = Page(Report.open_reports())
     users = {u.id: u for u in User.select().where(
         User.id.in_([r.target_user_id for r in page.items] + [r.reporter_id or 0 for r in page.items]))}
-    return render("admin/reports.html", page=page, users=users, kinds=REPORTABLE, form=ActionForm())
+    previews = {r.id: REPORTABLE[r.kind].preview(r.object_id) for r in page.items
+                if r.kind in REPORTABLE and REPORTABLE[r.kind].preview}
+    return render("admin/reports.html", page=page, users=users, kinds=REPORTABLE, previews=previews,
+                  form=ActionForm())
 
 
 @bp.route("/reports/<int:report_id>/<any(dismiss, delete, suspend):action>", methods=["POST"])

@@ -1,14 +1,16 @@
 """Accounts: register, log in, log out."""
 from flask import Blueprint, current_app, flash, redirect, request, url_for
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
 from ..db import database, utcnow
-from ..models import Friendship, InviteCode, LoginAttempt, SiteSetting, User
+from .. import mail
+from ..models import Friendship, InviteCode, LoginAttempt, PasswordReset, SiteSetting, User
 from ..models.users import LOGIN_ID_PATTERN
 from ..rendering import render
 from .util import BaseForm, abort_with, client_address, redirect_next
@@ -168,7 +170,7 @@ def login():
             return redirect_next()
     elif form.is_submitted():
         status = 400
-    return render("auth/login.html", form=form, status=status)
+    return render("auth/login.html", form=form, status=status, mail_enabled=mail.enabled())
 
 
 @bp.route("/logout", methods=["POST"])
@@ -178,3 +180,66 @@ def logout():
     logout_user()
     flash(_("You have logged out."))
     return redirect(url_for("home.index"))
+
+
+class ForgotForm(BaseForm):
+    email = EmailField(_l("E-mail"), validators=[
+        InputRequired(message=_l("Please enter your e-mail address.")), Length(max=254),
+        Email(message=_l("Please enter a valid e-mail address."), check_deliverability=False)])
+
+
+class ResetForm(BaseForm):
+    password = password_field(_l("New password"))
+    confirm = PasswordField(_l("New password again"), validators=[
+        EqualTo("password", message=_l("The two passwords do not match."))])
+
+    def validate_password(self, field):
+        check_password_strength(self, field)
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot():
+    """Send a single-use reset link to the address of an account, if there is one.
+    The answer is the same either way, so it tells nobody which addresses have accounts."""
+    if not mail.enabled():
+        abort_with(404, _("Password reset by e-mail is not available on this site. Ask an admin."))
+    form = ForgotForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        address = client_address()
+        key = "reset:" + form.email.data.lower()
+        if LoginAttempt.is_throttled(key, address, config["LOGIN_FAILS_PER_ACCOUNT"],
+                                     config["LOGIN_FAILS_PER_ADDRESS"], config["LOGIN_WINDOW_SECONDS"]):
+            abort_with(429, _("Too many requests. Please wait 15 minutes and try again."))
+        LoginAttempt.record_failure(key, address, config["LOGIN_WINDOW_SECONDS"])  # counts requests
+        user = User.get_or_none((fn.LOWER(User.email) == form.email.data.lower())
+                                & (User.is_suspended == False))  # noqa: E712
+        if user is not None:
+            token = PasswordReset.issue(user)
+            with force_locale(user.language or config["DEFAULT_LANGUAGE"]):
+                mail.send(user.email, _("Reset your password"),
+                          _("Open this link within an hour to choose a new password:\n%(url)s\n\n"
+                            "If you did not ask for this, ignore this mail.",
+                            url=url_for(".reset", token=token, _external=True)))
+        flash(_("If an account has this address, we have sent it a link. It works for one hour."))
+        return redirect(url_for(".login"))
+    return render("auth/forgot.html", form=form, status=400 if form.is_submitted() else 200)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    """Choose a new password with a reset link (once, within the hour)."""
+    found = PasswordReset.valid(token)
+    if found is None:
+        abort_with(404, _("This link has expired or was already used. Ask for a new one."))
+    form = ResetForm()
+    if form.validate_on_submit():
+        with database.atomic():
+            if not found.use():
+                abort_with(404, _("This link has expired or was already used. Ask for a new one."))
+            user = User.get_by_id(found.user_id)
+            user.set_password(form.password.data)  # also ends every session of the account
+            user.save()
+        flash(_("Your password was changed. Please log in."))
+        return redirect(url_for(".login"))
+    return render("auth/reset.html", form=form, token=token, status=400 if form.is_submitted() else 200)

@@ -266,7 +266,7 @@ def friends_latest(user, limit):
                 .where(privacy.friends_feed_filter(user, DiaryEntry.owner)).limit(limit))
 
 
-@provider
+@provider(order=30)
 def comment_notices(user):
     """'N new comments' on entries the user wrote or commented on."""
     count = unseen_comments(user).join(User, on=(DiaryComment.author == User.id)).where(

@@ -90,7 +90,7 @@ def settings():
     return render("footprints/settings.html", form=form, status=400 if form.is_submitted() else 200)
 
 
-@provider
+@provider(order=50)
 def footprint_notices(user):
     """'N new footprints' since the last look at the visitors page."""
     if not privacy.can_see_own_visitors(user):

@@ -262,7 +262,7 @@ def alias(login_id):
                   status=400 if form.is_submitted() else 200)
 
 
-@provider
+@provider(order=20)
 def request_notices(user):
     """'N friend requests' waiting for an answer."""
     count = FriendRequest.incoming(user.id).count()

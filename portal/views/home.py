@@ -4,7 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, redirect, request, session
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from ..config import LANGUAGES
 from ..notices import notices_for
@@ -26,6 +26,7 @@ class Area:
 # The numbered home menu; each area adds itself here when it is built.
 AREAS = [
     Area(_l("Diary"), "diary.feed"),
+    Area(_l("Messages"), "messages.inbox"),
     Area(_l("Voice"), "voice.timeline"),
     Area(_l("Friends"), "people.my_friends"),
     Area(_l("My profile"), "people.my_profile"),
@@ -56,6 +57,13 @@ def index():
     return render("home.html", notices=notices_for(current_user), areas=areas_for(current_user),
                   entries=friends_latest(current_user, HOME_ITEMS),
                   voices=list(timeline_for(current_user).limit(HOME_ITEMS)))
+
+
+@bp.route("/notices")
+@login_required
+def notices():
+    """Every kind of notice in one place, each linking to where it is marked seen."""
+    return render("notices.html", notices=notices_for(current_user))
 
 
 @bp.route("/jump")

@@ -3,7 +3,9 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..db import utcnow
 from ..models import InviteCode, User
+from ..notices import Notice, provider
 from ..rendering import render
 from .util import ActionForm, site_setting
 
@@ -20,6 +22,7 @@ def index():
     """My invite links and who joined through them."""
     quota = site_setting("INVITE_QUOTA")
     links = list(_mine().order_by(InviteCode.id.desc()))
+    User.update(invitees_seen_at=utcnow()).where(User.id == current_user.id).execute()
     invitees = list(User.select().where((User.invited_by == current_user.id)
                                         & (User.is_suspended == False))  # noqa: E712
                     .order_by(User.created_at.desc()).limit(100))
@@ -54,3 +57,14 @@ def revoke(invite_id):
         abort(404)
     flash(_("The invite link was revoked."))
     return redirect(url_for(".index"))
+
+
+@provider(order=60)
+def invitee_notices(user):
+    """'N friends joined through your invite links'."""
+    query = User.select().where((User.invited_by == user.id) & (User.is_suspended == False))  # noqa: E712
+    if user.invitees_seen_at is not None:
+        query = query.where(User.created_at > user.invitees_seen_at)
+    count = query.count()
+    return [Notice(_("%(count)d people joined through your invite links", count=count), "invites.index")] \
+        if count else []

@@ -65,7 +65,7 @@ def received():
     return render("likes/received.html", page=page, links=links)
 
 
-@provider
+@provider(order=40)
 def like_notices(user):
     """'N new likes' since the last look at the likes received."""
     query = (Like.select().join(User, on=(Like.user == User.id))

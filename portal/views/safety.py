@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from .. import privacy
 from ..models import Block, Report, User
 from ..models.reports import REPORTABLE
 from ..rendering import Page, render
@@ -64,7 +65,11 @@ def report(kind, object_id):
     """Report a member or a content item to the admins."""
     spec = REPORTABLE.get(kind) or abort(404)
     author_id = spec.author_of(object_id)
-    if author_id is None:
+    if author_id is None or author_id == current_user.id:
+        abort(404)
+    allowed = (spec.can_report(current_user, object_id) if spec.can_report is not None
+               else not privacy.is_blocked(current_user, author_id))
+    if not allowed:
         abort(404)
     form = ReportForm()
     if form.validate_on_submit():
