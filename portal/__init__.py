@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.local import LocalProxy
 
-from . import db, device, keitai
+from . import db, device, keitai, sessions
 from .config import load_config
 from .extensions import babel, csrf, login_manager
 from .i18n import select_locale
@@ -56,6 +56,7 @@ def create_app(config=None):
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["TIMEZONE"]
 
     db.init_app(app)
+    sessions.init_app(app)
     device.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

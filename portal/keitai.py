@@ -8,6 +8,9 @@ bodies for those handsets to cp932, with the JIS/Unicode round-trip fixes and
 """
 import codecs
 import io
+import re
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
 from flask import g
@@ -26,6 +29,65 @@ _TO_CP932_TWIN = str.maketrans({
     "\u00ac": "\uffe2",  # NOT SIGN
     "\u2014": "\u2015",  # EM DASH -> HORIZONTAL BAR
 })
+
+
+EMOJI_TABLE = Path(__file__).parent / "data" / "emoji.tsv"
+CARRIER_COLUMNS = {"docomo": "docomo", "au": "kddi", "softbank": "softbank"}
+_PUA = re.compile("[\ue000-\uf8ff]")
+_CP932_PUA_MAX = 0xE757  # cp932's user-defined area ends here
+
+
+@lru_cache(maxsize=1)
+def _emoji_tables():
+    """(carrier -> {PUA: Unicode text}, carrier -> (translate table, sequence regex, sequences)
+    for output). Read once;
+    the tables are constant data (derived from emoji4unicode, see portal/data/NOTICE)."""
+    to_unicode = {carrier: {} for carrier in CARRIER_COLUMNS}
+    to_carrier = {carrier: {} for carrier in CARRIER_COLUMNS}
+    sequences = {carrier: {} for carrier in CARRIER_COLUMNS}
+    with EMOJI_TABLE.open(encoding="utf-8") as fh:
+        rows = [line.rstrip("\n").split("\t") for line in fh if not line.startswith("#")]
+    header = rows[0]
+    for values in rows[1:]:
+        row = dict(zip(header, values, strict=True))
+        text = "".join(chr(int(cp, 16)) for cp in row["unicode"].split()) if row["unicode"] else ""
+        fallback = row["text_fallback"] or "〓"
+        for carrier, column in CARRIER_COLUMNS.items():
+            code = row[column]
+            exact = code and not code.startswith(">")
+            # A code may be a sequence ("E63E+E63F"): several carrier emoji for one.
+            pua = "".join(chr(int(part, 16)) for part in code.lstrip(">").split("+")) if code else ""
+            if carrier == "au" and any(ord(ch) > _CP932_PUA_MAX for ch in pua):
+                pua = ""  # cannot travel in Shift_JIS: au gets the text fallback
+            if exact and len(pua) == 1:
+                to_unicode[carrier][pua] = text or fallback
+            if len(text) == 1 and ord(text) not in to_carrier[carrier]:
+                to_carrier[carrier][ord(text)] = pua or fallback
+            elif len(text) > 1:  # flags (two regional indicators), keycaps (digit + U+20E3)
+                sequences[carrier].setdefault(text, pua or fallback)
+    output = {}
+    for carrier, table in to_carrier.items():
+        table[0xFE0F] = None  # emoji presentation selector: carriers draw their own
+        pattern = "|".join(re.escape(seq) for seq in sorted(sequences[carrier], key=len, reverse=True))
+        output[carrier] = (table, re.compile(pattern), sequences[carrier])
+    return to_unicode, output
+
+
+def emoji_in(text, carrier):
+    """Carrier emoji (Private Use Area) in input become Unicode (or the text fallback)."""
+    if carrier not in CARRIER_COLUMNS or not text or not _PUA.search(text):
+        return text
+    table = _emoji_tables()[0][carrier]
+    return _PUA.sub(lambda m: table.get(m.group(0), "〓"), text)
+
+
+def emoji_out(text, carrier):
+    """Unicode emoji sent to a carrier handset become its own codes, or the text fallback."""
+    if carrier not in CARRIER_COLUMNS:
+        return text
+    table, pattern, sequences = _emoji_tables()[1][carrier]
+    text = pattern.sub(lambda m: sequences[m.group(0)], text.replace("\ufe0f", ""))
+    return text.translate(table)
 
 
 def _geta(error):
@@ -78,13 +140,17 @@ class ShiftJISInput:
 
 
 def encode_response(response):
-    """``after_request``: encode text bodies for Shift_JIS handsets and set the charset."""
+    """``after_request``: carrier emoji for carrier handsets; Shift_JIS for those that need it."""
     device = getattr(g, "device", None)
-    if device is None or device.charset != SHIFT_JIS or response.direct_passthrough:
+    if device is None or response.direct_passthrough:
         return response
     if not response.mimetype.startswith(("text/", "application/xhtml+xml")):
         return response
-    text = response.get_data(as_text=True)
+    if device.charset != SHIFT_JIS:
+        if device.carrier in CARRIER_COLUMNS:
+            response.set_data(emoji_out(response.get_data(as_text=True), device.carrier).encode("utf-8"))
+        return response
+    text = emoji_out(response.get_data(as_text=True), device.carrier)
     response.set_data(to_cp932(text))
     response.charset = "Shift_JIS"
     response.headers["Content-Type"] = f"{response.mimetype}; charset=Shift_JIS"

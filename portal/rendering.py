@@ -56,8 +56,15 @@ def render(name, /, status=200, **context):
 
 
 def url_with(**changes):
-    """The current URL with some query arguments changed (None removes one)."""
+    """The current URL with some query arguments changed (None removes one); the handset
+    session token is always the current one."""
+    from .sessions import PARAM, url_token
+
     args = request.args.to_dict(flat=False)
+    args.pop(PARAM, None)
+    token = url_token()
+    if token:
+        args[PARAM] = [token]
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)
@@ -123,7 +130,16 @@ def alias_of(user):
 def template_helpers():
     """Functions every template may call."""
     return {"url_with": url_with, "current_path": lambda: url_with(), "alias_of": alias_of,
-            "text_part": text_part}
+            "text_part": text_part, "sid_field": sid_field}
+
+
+def sid_field():
+    """A hidden input with the handset session token, for GET forms (whose query the browser
+    replaces with the form's fields)."""
+    from .sessions import PARAM, url_token
+
+    token = url_token()
+    return Markup('<input type="hidden" name="%s" value="%s" />') % (PARAM, token) if token else ""
 
 
 class Page:

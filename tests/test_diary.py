@@ -118,13 +118,16 @@ def reassemble(client, path, codec):
         body = root.xpath("//x:h1/following-sibling::x:p[1]", namespaces=ns)[0]
         parts.append("".join(body.itertext()))
         hrefs = root.xpath("//x:a/@href", namespaces=ns)
-        if not any(re.search(rf"[?&]part={n + 1}$", href) for href in hrefs):
+        if not any(re.search(rf"[?&]part={n + 1}(&|$)", href) for href in hrefs):
             return "".join(parts), n
         n += 1
 
 
-@pytest.mark.parametrize("ua,text", [(SOFTBANK_UA, LONG), (DOCOMO_UA, LONG.replace("😀", "").replace("☀", "")
-                                                                  .replace("🎌", "") + "～①ｱ")],
+OPERA_MINI_UA = "Opera/9.80 (J2ME/MIDP; Opera Mini/4.2.14912/812; U; en) Presto/2.4.15"
+
+
+@pytest.mark.parametrize("ua,text", [(OPERA_MINI_UA, LONG), (DOCOMO_UA, LONG.replace("😀", "").replace("☀", "")
+                                                                    .replace("🎌", "") + "～①ｱ")],
                          ids=["utf8-emoji", "shift_jis"])
 def test_long_entry_splits_into_parts_that_reassemble(make_client, make_user, ua, text):
     make_user("writer")
@@ -135,6 +138,17 @@ def test_long_entry_splits_into_parts_that_reassemble(make_client, make_user, ua
     whole, count = reassemble(client, f"/diary/{entry.id}", "cp932" if ua == DOCOMO_UA else "utf-8")
     assert count >= 3
     assert whole == text
+
+
+def test_long_entry_with_emoji_on_a_carrier_handset(make_client, make_user):
+    from portal.keitai import emoji_out
+
+    make_user("writer")
+    with database.connection_context():
+        entry = DiaryEntry.create(owner=User.by_login_id("writer").id, title="長い日記", body=LONG,
+                                  visibility="public")
+    whole, count = reassemble(make_client(SOFTBANK_UA), f"/diary/{entry.id}", "utf-8")
+    assert count >= 3 and whole == emoji_out(LONG, "softbank")  # the carrier's own emoji codes
 
 
 def test_markup_is_shown_as_text_everywhere(make_client, world):

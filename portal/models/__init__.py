@@ -7,6 +7,7 @@ from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendReques
 from .likes import Like, likeable
 from .profiles import ProfileField
 from .reports import Report, reportable
+from .sessions import UrlSession
 from .messages import Message
 from .users import InviteCode, LoginAttempt, PasswordReset, SiteSetting, User
 from .voice import Voice, VoiceMute
@@ -14,11 +15,11 @@ from .voice import Voice, VoiceMute
 ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friendship, FriendRequest,
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
               FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
-              VoiceMute, Like, Message, PasswordReset]
+              VoiceMute, Like, Message, PasswordReset, UrlSession]
 
 __all__ = ["ALL_MODELS", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
-           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "ProfileField", "Report", "SiteSetting",
+           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "ProfileField", "Report", "SiteSetting", "UrlSession",
            "User", "Voice", "VoiceMute"]
 
 

@@ -12,9 +12,16 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]
 
 def clean_text(value):
     """Drop characters no page may carry (C0 controls, lone surrogates): they would break
-    XHTML and Atom, and nobody types them on purpose. CRLF becomes LF."""
+    XHTML and Atom, and nobody types them on purpose. CRLF becomes LF. Carrier emoji
+    become Unicode (keitai.emoji_in)."""
     if isinstance(value, str):
-        return _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+        from flask import g
+
+        from ..keitai import emoji_in
+
+        value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+        device = g.get("device")
+        return emoji_in(value, device.carrier) if device is not None else value
     return value
 
 
@@ -34,9 +41,12 @@ class ActionForm(BaseForm):
 
 
 def safe_next(default_endpoint="home.index"):
-    """The ``next`` target of this request if it stays on this site, else the default URL."""
+    """The ``next`` target of this request if it stays on this site, else the default URL.
+    The handset session token in it is brought up to date (it changes at login)."""
+    from ..sessions import with_token
+
     target = request.values.get("next", "")
-    return target if is_same_site(target) else url_for(default_endpoint)
+    return with_token(target) if is_same_site(target) else url_for(default_endpoint)
 
 
 def is_same_site(target):
