@@ -28,8 +28,17 @@ def links_of(html, base):
             yield path
 
 
+def image_size(client, src, cache):
+    """Bytes of an image of the page (fetched once per crawl)."""
+    src = src.replace("&amp;", "&")
+    if src not in cache:
+        with client.get(src) as response:
+            cache[src] = len(response.data)
+    return cache[src]
+
+
 def crawl(client, kind, start="/"):
-    seen, queue, pages = {start}, deque([start]), 0
+    seen, queue, pages, images = {start}, deque([start]), 0, {}
     problems = []
     while queue and pages < MAX_PAGES:
         path = queue.popleft()
@@ -44,6 +53,10 @@ def crawl(client, kind, start="/"):
             continue  # feeds and media are checked by their own tests
         try:
             check_page(kind, response)
+            if kind == "mobile":
+                total = len(response.data) + sum(image_size(client, src, images)
+                                                  for src in re.findall(r'<img [^>]*src="([^"]+)"', text_of(response)))
+                assert total <= 20 * 1024, f"{total} bytes with images"
         except Exception as exc:  # noqa: BLE001 - report every failing page at once
             problems.append((path, str(exc)[:200]))
         for link in links_of(text_of(response), "http://localhost" + path):

@@ -166,3 +166,27 @@ class TestEmoji:
         assert "晴\ue488霧\ue598".encode("cp932") in au
         pc = make_client(PC_UA).get(f"/u/{user.login_id}").get_data(as_text=True)
         assert "晴☀霧🌁旗🇯🇵" in pc
+
+
+def test_docomo_text_round_trip_read_on_a_pc(make_client, make_user):
+    """Japanese with ～ － ① half-width kana and an emoji, posted from a docomo handset in
+    Shift_JIS, reads back the same on a PC."""
+    from urllib.parse import urlencode
+
+    from conftest import login
+
+    make_user("alice")
+    phone = make_client(DOCOMO_UA)
+    login(phone, "alice")
+    html = text_of(phone.get("/diary/new"))
+    typed = "日記です～－①ｱｲｳ\ue63e"  # docomo's sun emoji arrives as its own code
+    data = {"title": "携帯から", "body": typed, "visibility": "public", "group": "0",
+            "allow_comments": "y", "csrf_token": form_token(html)}
+    response = phone.post("/diary/new", data=urlencode(data, encoding="cp932"),
+                          content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 302
+    with database.connection_context():
+        entry = DiaryEntry.get()
+    assert entry.body == "日記です～－①ｱｲｳ☀"
+    pc = make_client(PC_UA)
+    assert "日記です～－①ｱｲｳ☀" in pc.get(f"/diary/{entry.id}").get_data(as_text=True)
