@@ -33,6 +33,13 @@ class Portal(Flask):
     def jinja_loader(self):
         return make_loader()
 
+    def url_for(self, endpoint, *, _external=None, **values):
+        """Absolute URLs (mails, feeds, invite links: made to leave this request) never carry a
+        handset's session token."""
+        if _external:
+            values.setdefault(sessions.PARAM, None)
+        return super().url_for(endpoint, _external=_external, **values)
+
 
 class HealthCheck:
     """WSGI middleware answering ``/healthz`` before Flask: no session, no database."""
@@ -93,11 +100,11 @@ def _init_login(app):
 
 
 def _register_blueprints(app):
-    from .views import (admin, auth, diary, feeds, footprints, friends, home, invites, likes, messages, people,
-                        safety, settings, voice)
+    from .views import (admin, auth, diary, feeds, footprints, friends, home, invites, likes, media, messages,
+                        people, photos, safety, settings, voice)
 
-    for module in (home, auth, people, friends, diary, voice, likes, messages, feeds, footprints, invites,
-                   safety, settings, admin):
+    for module in (home, auth, people, friends, diary, voice, photos, media, likes, messages, feeds, footprints,
+                   invites, safety, settings, admin):
         app.register_blueprint(module.bp)
 
 

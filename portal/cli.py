@@ -38,7 +38,7 @@ def serve(host, port, threads, with_demo):
     app = _app()
     db.upgrade()
     if with_demo:
-        with db.database.connection_context():
+        with app.app_context(), db.database.connection_context():
             if demo.is_empty():
                 demo.seed()
                 click.echo(f"demo content created: log in as demo1 ... demo10, password {demo.DEMO_PASSWORD}")
@@ -50,9 +50,9 @@ def serve(host, port, threads, with_demo):
 @click.option("--users", "count", default=10, show_default=True, type=click.IntRange(1, 100000))
 def demo_command(count):
     """Create demo users demo1..demoN (password demo-password) with content of every area."""
-    _app()
+    app = _app()
     db.upgrade()
-    with db.database.connection_context():
+    with app.app_context(), db.database.connection_context():
         users = demo.seed(count)
     click.echo(f"{len(users)} demo users ready; password: {demo.DEMO_PASSWORD}")
 
@@ -138,6 +138,60 @@ def user_suspend(login_id, undo):
         account.is_suspended = not undo
         account.save()
     click.echo(f"{account.login_id} {'reinstated' if undo else 'suspended'}")
+
+
+@main.group()
+def thumbs():
+    """Picture variants (thumbnails)."""
+
+
+def _all_media_ids():
+    from .models import Album, Photo
+
+    ids = [p.media_id for p in Photo.select(Photo.media_id)]
+    ids += [u.avatar_media for u in User.select(User.avatar_media).where(User.avatar_media.is_null(False))]
+    ids += [a.cover_media for a in Album.select(Album.cover_media).where(Album.cover_media.is_null(False))]
+    return sorted(set(ids))
+
+
+@thumbs.command("rebuild")
+def thumbs_rebuild():
+    """Regenerate every variant of every stored picture, with a progress bar."""
+    from . import media
+
+    app = _app()
+    with db.database.connection_context():
+        ids = _all_media_ids()
+    with click.progressbar(length=len(ids), label="rebuilding thumbnails") as bar:
+        done = [0]
+
+        def progress(count, total):
+            bar.update(count - done[0])
+            done[0] = count
+
+        count = media.rebuild(app.config["MEDIA_DIR"], ids, progress=progress)
+    click.echo(f"{count} pictures rebuilt")
+
+
+@main.command("clean-media")
+@click.option("--dry-run", is_flag=True, help="Only list what would be removed.")
+@click.option("--min-age", default=3600, show_default=True, type=int,
+              help="Leave files younger than this many seconds (an upload may be under way).")
+def clean_media(dry_run, min_age):
+    """Remove media files that no row points to (left by a crash between file and row)."""
+    import shutil
+
+    from . import media
+
+    app = _app()
+    with db.database.connection_context():
+        known = set(_all_media_ids())
+    found = media.orphans(app.config["MEDIA_DIR"], known, min_age=min_age)
+    for path in found:
+        click.echo(f"{'would remove' if dry_run else 'removing'} {path}")
+        if not dry_run:
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    click.echo(f"{len(found)} orphans")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -146,6 +146,54 @@ def conversations(users):
                            read_at=now if k == 0 else None)
 
 
+def _demo_picture(seed, size=(800, 600)):
+    """A generated picture (sky, sun, hills): made at seeding time, no binaries in the repo."""
+    from PIL import Image, ImageDraw
+
+    width, height = size
+    image = Image.new("RGB", size)
+    draw = ImageDraw.Draw(image)
+    top = (70 + seed * 23 % 120, 130 + seed * 37 % 100, 220)
+    for y in range(height):
+        shade = y / height
+        draw.line([(0, y), (width, y)], fill=tuple(int(c * (1 - shade) + 255 * shade * 0.6) for c in top))
+    draw.ellipse([width * 0.65, height * 0.1, width * 0.85, height * 0.37], fill=(255, 220, 120))
+    draw.polygon([(0, height), (width * 0.3, height * 0.55), (width * 0.6, height)], fill=(60, 140, 80))
+    draw.polygon([(width * 0.35, height), (width * 0.7, height * 0.6), (width, height)], fill=(40, 110, 70))
+    return image
+
+
+@seeder
+def photos(users):
+    """Albums of every visibility with generated pictures; profile pictures for half the users."""
+    from flask import current_app
+
+    from . import media
+    from .models import Album, Photo, User
+    from .models.photos import recount
+    from .models.visibility import FIELD_LEVELS
+
+    if Album.select().exists():
+        return
+    media_dir = current_app.config["MEDIA_DIR"]
+
+    def store(image):
+        media_id = media.new_media_id()
+        media.commit_file(media.save_original(image, media_dir, media_id))
+        return media_id
+
+    for i, user in enumerate(users[:6]):
+        level = FIELD_LEVELS[i % len(FIELD_LEVELS)]
+        album = Album.create(owner=user.id, title=["旅行 Trip", "ごはん", "Club day", "散歩"][i % 4],
+                             description="デモのアルバムです。A demo album.", visibility=level)
+        for k in range(3):
+            Photo.create(owner=user.id, album=album.id, media_id=store(_demo_picture(i * 3 + k)),
+                         width=800, height=600, caption=f"#{k + 1}", position=k)
+        recount(album.id)
+        if i % 2 == 0:
+            User.update(avatar_media=store(_demo_picture(i + 50, (300, 300)))).where(User.id == user.id).execute()
+
+
 def is_empty():
     """True when the database has no users yet."""
     return not User.select().exists()

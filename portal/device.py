@@ -78,6 +78,21 @@ class Device:
         return 10 if self.is_mobile else 20
 
     @property
+    def thumb_variant(self):
+        """Image variant for lists (portal/media.py)."""
+        return "m120" if self.is_mobile else "p200"
+
+    @property
+    def photo_variant(self):
+        """Image variant for a photo's own page."""
+        return "m240" if self.is_mobile else "p1024"
+
+    @property
+    def album_page_size(self):
+        """Photos per album page: two 8 KB thumbnails keep a phone page under 20 KB."""
+        return 2 if self.is_mobile else 24
+
+    @property
     def inline_comments(self):
         """Comments shown on an entry's own page (mobile lists them on a page of their own)."""
         return 0 if self.is_mobile else 20

@@ -108,7 +108,9 @@ def richtext(text):
         url = match.group(0).rstrip(".,)!?")
         end = match.start() + len(url)
         out.append(escape(text[last:match.start()]))
-        out.append(Markup('<a href="%s" rel="nofollow">%s</a>') % (url_for("home.jump", url=url), url))
+        # The jump link carries no session token: the page that sends the reader away must not
+        # show it in a Referer, even on handsets that ignore Referrer-Policy.
+        out.append(Markup('<a href="%s" rel="nofollow">%s</a>') % (url_for("home.jump", url=url, sid=None), url))
         last = end
     out.append(escape((text or "")[last:]))
     return Markup("".join(str(piece) for piece in out)).replace("\n", Markup("<br />\n"))

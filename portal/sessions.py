@@ -40,6 +40,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.modified = False
         self.rotated_from = None
         self.token_used = False  # the token went into a URL: keep the session
+        self.new = True  # no row yet
 
 
 def _ua_hash():
@@ -64,6 +65,7 @@ class PortalSessionInterface(SecureCookieSessionInterface):
             if row is not None:
                 session = ServerSession(SERIALIZER.loads(row.data), token=token,
                                         from_cookie=cookie_token == token)
+                session.new = False
                 return session
         return ServerSession()
 
@@ -90,8 +92,8 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                  .on_conflict(conflict_target=[UrlSession.token],
                               update={UrlSession.data: data, UrlSession.updated_at: now})
                  .execute())
-                # Forget idle sessions now and then (cheap: indexed on updated_at).
-                if secrets.randbelow(50) == 0:
+                # Forget idle sessions whenever a new one starts (indexed on updated_at).
+                if session.new or session.rotated_from:
                     UrlSession.delete().where(UrlSession.updated_at < now - IDLE).execute()
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="Lax",
                             secure=app.config["SESSION_COOKIE_SECURE"], path="/")

@@ -2,14 +2,18 @@
 127.0.0.1 and an ephemeral port, in a background thread.
 
 Every request that reaches the app is recorded (client address, Host header,
-method, path, status, body) so a test can check what a real client was sent,
-that no request failed with a 5xx or an exception, and that every client was on
-127.0.0.1 and meant to talk to this server.
+method, path, Cookie header, request body, status, response headers and body)
+so a test can check what a real client sent and was sent, that no request
+failed with a 5xx or an exception, and that every client was on 127.0.0.1 and
+meant to talk to this server.
 """
+import http.client
+import io
 import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
 
 import waitress
 from waitress import wasyncore
@@ -27,14 +31,30 @@ class Exchange:
     path: str
     query: str
     user_agent: str
+    cookie: str = ""  # the Cookie header the client sent ("" when none)
+    request_body: bytes = b""  # as the client sent it (before any re-encoding by the app)
     status: int = 0
     content_type: str = ""
+    headers: list = field(default_factory=list)  # the response headers, (name, value) pairs
     body: bytes = b""
     error: str = ""  # a traceback when the app raised
 
     @property
     def text(self):
         return self.body.decode("utf-8", "replace")
+
+    def header(self, name):
+        """The response header ``name`` (the first one), or ""."""
+        return next((v for k, v in self.headers if k.lower() == name.lower()), "")
+
+    @property
+    def location(self):
+        return self.header("Location")
+
+    @property
+    def sid(self):
+        """The handset session token in the request's query string, or None."""
+        return parse_qs(self.query).get("sid", [None])[0]
 
     def __str__(self):
         target = self.path + ("?" + self.query if self.query else "")
@@ -45,6 +65,8 @@ class Exchange:
 class Recorder:
     """WSGI middleware that keeps an ``Exchange`` for every request."""
 
+    MAX_BODY = 1 << 20  # request bodies up to this size are recorded
+
     app: object
     expected_host: str = ""  # host:port of the server, set once it is bound
     exchanges: list = field(default_factory=list)
@@ -54,13 +76,18 @@ class Recorder:
         exchange = Exchange(environ.get("REMOTE_ADDR", ""), environ.get("HTTP_HOST", ""),
                             environ["REQUEST_METHOD"],
                             environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""),
-                            environ.get("HTTP_USER_AGENT", ""))
+                            environ.get("HTTP_USER_AGENT", ""), environ.get("HTTP_COOKIE", ""))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if 0 < length <= self.MAX_BODY:  # keep the body, hand the app an unread copy
+            exchange.request_body = environ["wsgi.input"].read(length)
+            environ["wsgi.input"] = io.BytesIO(exchange.request_body)
         with self.lock:
             self.exchanges.append(exchange)
 
         def recording_start_response(status, headers, exc_info=None):
             exchange.status = int(status.split(" ", 1)[0])
-            exchange.content_type = dict((k.lower(), v) for k, v in headers).get("content-type", "")
+            exchange.headers = list(headers)
+            exchange.content_type = exchange.header("Content-Type")
             return start_response(status, headers, exc_info)
 
         try:
@@ -89,6 +116,10 @@ class Recorder:
         whose proxy is this server, see ``proxy_env``, tried to reach elsewhere)."""
         return [x for x in self.snapshot()
                 if x.remote_addr != HOST or x.host != self.expected_host]
+
+    def by_agent(self, prefix):
+        """The exchanges whose User-Agent starts with ``prefix``, in order."""
+        return [x for x in self.snapshot() if x.user_agent.startswith(prefix)]
 
     def forget(self, exchanges):
         """Drop exchanges a test has dealt with."""
@@ -158,10 +189,24 @@ class LiveServer:
             env[f"{scheme.upper()}_PROXY"] = self.url + "/"
         return env
 
+    def fetch(self, path, user_agent, method="GET", body=None, headers=None, timeout=10):
+        """One raw request to this server (no redirect followed, no cookie kept):
+        ``(status, {lower-case header name: value}, body bytes)``."""
+        parts = urlsplit(path)
+        assert not parts.netloc or parts.netloc == f"{HOST}:{self.port}", path
+        target = parts.path + ("?" + parts.query if parts.query else "")
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=timeout)
+        try:
+            conn.request(method, target, body=body,
+                         headers={"User-Agent": user_agent, **(headers or {})})
+            response = conn.getresponse()
+            return (response.status, {k.lower(): v for k, v in response.getheaders()},
+                    response.read())
+        finally:
+            conn.close()
+
     def wait_until_up(self, timeout=10):
         """Return once /healthz answers (bounded by ``timeout``)."""
-        import http.client
-
         deadline = time.monotonic() + timeout
         while True:
             conn = http.client.HTTPConnection(HOST, self.port, timeout=2)

@@ -3,8 +3,12 @@
 Mobile (XHTML MP set): lynx, driven keystroke by keystroke with ``-cmd_script``,
 goes through the whole account life (register, log out, log in, change the
 password, delete the account); w3m dumps pages in both languages and in
-Shift_JIS. PC (HTML5 set): headless Chromium through Playwright does the same
-life, checks that pages fit 320 px and that the console stays clean.
+Shift_JIS. Cookie-less handsets: lynx and w3m with cookies refused keep their
+session through the ``?sid=`` token in the URLs alone (log in, write and read a
+diary entry, read a message, switch the language), and lynx posing as a docomo
+handset in a Shift_JIS terminal writes an entry whose ～ ① ｱ arrive intact.
+PC (HTML5 set): headless Chromium through Playwright does the same life,
+checks that pages fit 320 px and that the console stays clean.
 
 Every client talks to 127.0.0.1 only: the text browsers run with the test
 server as their proxy for every other host (a stray request lands there and is
@@ -17,18 +21,22 @@ Diagnostics of a failed lynx run stay in the test's tmp_path: the keystroke
 script (keys.txt), the terminal output (screen.log) and the saved pages.
 """
 import os
+import re
 import shutil
 import subprocess
 import time
+from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from conftest import DOCOMO_UA, PASSWORD
+from conftest import DOCOMO_UA, PASSWORD, PC_UA, W3M_UA
 from e2e_server import HOST, LiveServer
 from portal import db
-from portal.models import User
+from portal.demo import DEMO_PASSWORD
+from portal.models import DiaryEntry, Message, UrlSession, User
 
 pytestmark = pytest.mark.e2e
 
@@ -93,6 +101,100 @@ def describe(server):
     return "\n".join(f"  {x}  [{x.user_agent[:30]}]" for x in server.recorder.snapshot())
 
 
+@dataclass
+class Dumped:
+    """A page as a text browser dumped it with its numbered link list (lynx ``-dump``
+    without ``-nolist``, w3m ``-o display_link_number=1``): the text, and the URL of
+    each link number."""
+
+    text: str
+    links: dict
+
+    def link(self, label, path=None):
+        """The URL of the one link shown as ``[N]label`` (and going to ``path``, if given),
+        as a reader picks a link by its words."""
+        numbers = re.findall(r"\[(\d+)\]" + re.escape(label), self.text)
+        urls = [self.links[int(n)] for n in numbers if int(n) in self.links]
+        if path is not None:
+            urls = [url for url in urls if urlsplit(url).path == path]
+        assert len(urls) == 1, f"{len(urls)} links {label!r} (to {path}):\n{self.text}"
+        return urls[0]
+
+
+def dumped(output):
+    """Split a dump into its text and its link list (the part after 'References')."""
+    text, _, references = output.rpartition("\nReferences")
+    assert text, f"no link list in the dump:\n{output}"
+    links = {int(n): url for n, url in re.findall(
+        r"^\s*\[?(\d+)[.\]]\s+(\S+://\S+)\s*$", references, re.MULTILINE)}
+    return Dumped(text, links)
+
+
+class _FormReader(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.forms = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append((attrs.get("action", ""), {}))
+        elif tag == "input" and attrs.get("type") == "hidden" and self.forms:
+            self.forms[-1][1][attrs.get("name")] = attrs.get("value") or ""
+
+
+def form_of(html, path):
+    """(action, hidden fields) of the page's form whose action goes to ``path``."""
+    reader = _FormReader()
+    reader.feed(html)
+    found = [(action, fields) for action, fields in reader.forms if urlsplit(action).path == path]
+    assert len(found) == 1, f"{len(found)} forms posting to {path}:\n{html}"
+    return found[0]
+
+
+def sid_of(url):
+    """The handset session token in a URL (None when it has none)."""
+    return parse_qs(urlsplit(url).query).get("sid", [None])[0]
+
+
+def assert_session_in_urls_only(exchanges):
+    """A cookie-less client's requests: none carried a Cookie header although the server
+    offered one; every request after the first carried ``sid`` in its URL, and every
+    redirect sent it on in an absolute Location. Returns the tokens in order of use."""
+    assert exchanges, "no requests from the client"
+    assert [str(x) for x in exchanges if x.cookie] == [], "the client sent cookies"
+    assert any(name.lower() == "set-cookie" and value.startswith("msid=")
+               for x in exchanges for name, value in x.headers), \
+        "the server never offered its cookie: the refusal was not tested"
+    assert exchanges[0].sid is None, exchanges[0]
+    without = [str(x) for x in exchanges[1:] if not x.sid]
+    assert not without, f"requests without sid: {without}"
+    for x in exchanges:
+        if 300 <= x.status < 400:
+            assert x.location.startswith(f"http://{HOST}:") and sid_of(x.location), x.location
+    tokens = []
+    for x in exchanges[1:]:
+        if x.sid not in tokens:
+            tokens.append(x.sid)
+    return tokens
+
+
+def session_tokens():
+    """Tokens of the server-side sessions now stored."""
+    with db.database.connection_context():
+        return {row.token for row in UrlSession.select(UrlSession.token)}
+
+
+@pytest.fixture
+def demo_users(app):
+    """``portal.demo.seed(3)``: demo1..demo3 (password DEMO_PASSWORD), friends, diaries,
+    messages. Returns their login IDs and nicknames."""
+    from portal.demo import seed
+
+    with app.app_context(), db.database.connection_context():
+        return {user.login_id: user.nickname for user in seed(3)}
+
+
 # --------------------------------------------------------------------------- the server
 
 @pytest.fixture
@@ -149,8 +251,9 @@ def test_live_server_serves_and_stops(app):
 class LynxScript:
     """A ``-cmd_script`` file: one keystroke per line (see ``man lynx``)."""
 
-    def __init__(self, outdir):
+    def __init__(self, outdir, encoding="utf-8"):
         self.outdir = outdir
+        self.encoding = encoding  # of the terminal lynx runs in: what a key sends
         self.lines = ["# written by tests/test_e2e.py"]
         self.saved = {}
 
@@ -160,13 +263,14 @@ class LynxScript:
 
     def type(self, text):
         """Type text (into the current field or a prompt). Space and non-ASCII go in as
-        hexadecimal bytes (UTF-8: lynx runs in a C.UTF-8 locale)."""
+        hexadecimal bytes in the terminal's encoding (UTF-8 in a C.UTF-8 locale; cp932
+        in a Shift_JIS terminal, see ``Lynx``)."""
         for ch in text:
             if ch.isascii() and ch.isprintable() and ch != " ":
                 self.key(ch)
             else:
                 assert ch == " " or not ch.isascii(), f"cannot script {ch!r}"
-                for byte in ch.encode("utf-8"):
+                for byte in ch.encode(self.encoding):
                     self.key(f"0x{byte:02x}")
         return self
 
@@ -203,37 +307,57 @@ class LynxScript:
 
 
 class Lynx:
-    """lynx with its own HOME, config and cookie jar under tmp_path."""
+    """lynx with its own HOME, config and cookie jar under tmp_path.
 
-    def __init__(self, binary, workdir, server):
+    ``cookies=False``: lynx ignores every Set-Cookie (``SET_COOKIES:FALSE``), so it
+    neither sends nor stores one, like a handset without cookies. ``user_agent``: what it
+    says it is. ``charset="cp932"``: a Shift_JIS terminal (display character set
+    shift_jis, C locale): saved pages come out in cp932 and typed keys are cp932 bytes,
+    which lynx sends unchanged to a Shift_JIS page. ``language``: its Accept-Language.
+    """
+
+    def __init__(self, binary, workdir, server, cookies=True, user_agent=None, charset="utf-8",
+                 language="en"):
         self.binary = binary
         self.server = server
         self.base_url = server.url
         self.dir = workdir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.env = client_env(workdir / "home", server)
+        self.accepts_cookies = cookies
+        self.user_agent = user_agent
+        self.encoding = charset
         self.cookies = workdir / "cookies.txt"
         self.cfg = workdir / "lynx.cfg"
         system_cfg = Path("/etc/lynx/lynx.cfg")
-        self.cfg.write_text(
-            (f"INCLUDE:{system_cfg}\n" if system_cfg.exists() else "")
+        settings = [f"INCLUDE:{system_cfg}"] if system_cfg.exists() else []
+        if cookies:
             # Save cookies with an expiry date (the remember-me cookie) when lynx quits.
-            + "PERSISTENT_COOKIES:TRUE\n"
-            + "ACCEPT_ALL_COOKIES:TRUE\n"
-            + "PREFERRED_LANGUAGE:en\n")
+            settings += ["PERSISTENT_COOKIES:TRUE", "ACCEPT_ALL_COOKIES:TRUE"]
+        else:
+            settings += ["SET_COOKIES:FALSE", "ACCEPT_ALL_COOKIES:FALSE", "PERSISTENT_COOKIES:FALSE"]
+        if charset == "cp932":
+            settings += ["LOCALE_CHARSET:FALSE", "CHARACTER_SET:shift_jis"]
+            self.env.update(LANG="C", LC_ALL="C")
+        else:
+            assert charset == "utf-8", charset
+        settings.append(f"PREFERRED_LANGUAGE:{language}")
+        self.cfg.write_text("\n".join(settings) + "\n")
         self.runs = 0
 
     def args(self, cookie_file=None):
         cookie_file = cookie_file or self.cookies
-        return [self.binary, f"-cfg={self.cfg}", "-accept_all_cookies",
-                f"-cookie_file={cookie_file}", f"-cookie_save_file={cookie_file}",
-                "-nopause", "-noreferer", "-connect_timeout=5", "-read_timeout=15"]
+        return ([self.binary, f"-cfg={self.cfg}"]
+                + (["-accept_all_cookies"] if self.accepts_cookies else [])
+                + [f"-cookie_file={cookie_file}", f"-cookie_save_file={cookie_file}",
+                   "-nopause", "-noreferer", "-connect_timeout=5", "-read_timeout=15"]
+                + ([f"-useragent={self.user_agent}"] if self.user_agent else []))
 
     def script(self):
         self.runs += 1
         outdir = self.dir / f"run{self.runs}"
         outdir.mkdir()
-        return LynxScript(outdir)
+        return LynxScript(outdir, self.encoding)
 
     def run(self, script, start_path):
         """Run lynx interactively from ``start_path`` with the keystrokes of ``script``;
@@ -252,19 +376,26 @@ class Lynx:
             assert path.exists(), (f"lynx did not save page {name!r} (a keystroke went astray?); "
                                    f"script {script_file}, screen {screen}, requests:\n"
                                    + describe(self.server))
-            pages[name] = path.read_text(encoding="utf-8")
+            pages[name] = path.read_text(encoding=self.encoding)
             assert_no_traceback(pages[name], f"lynx page {name}")
         return pages
 
-    def dump(self, path, cookie_file=None):
-        """``lynx -dump``: the rendered page, with the given (or the usual) cookie jar."""
+    def dump(self, path, cookie_file=None, references=False, post=None, source=False):
+        """``lynx -dump``: the rendered page, with the given (or the usual) cookie jar;
+        ``references``: with the numbered link list; ``post``: a form body (one line)
+        sent with ``-post_data``; ``source``: the markup (``-source``) instead."""
         url = path if "://" in path else self.base_url + path
+        mode = ["-source"] if source else ["-dump"] + ([] if references else ["-nolist"])
+        if post is not None:
+            assert "\n" not in post, "lynx reads -post_data up to a line of ---"
+            mode.append("-post_data")
         result = subprocess.run(
-            self.args(cookie_file) + ["-dump", "-nolist", url],
-            stdin=subprocess.DEVNULL, capture_output=True, env=self.env, cwd=self.dir,
-            timeout=CLIENT_TIMEOUT, check=False)
+            self.args(cookie_file) + mode + [url],
+            input=None if post is None else f"{post}\n---\n".encode("ascii"),
+            stdin=subprocess.DEVNULL if post is None else None, capture_output=True,
+            env=self.env, cwd=self.dir, timeout=CLIENT_TIMEOUT, check=False)
         assert result.returncode == 0, result.stderr.decode(errors="replace")
-        text = result.stdout.decode("utf-8")
+        text = result.stdout.decode(self.encoding)
         assert_no_traceback(text, f"lynx -dump {path}")
         return text
 
@@ -278,8 +409,19 @@ class Lynx:
 
 
 @pytest.fixture
-def lynx(waitress_server, tmp_path):
-    return Lynx(require_binary("lynx", "lynx"), tmp_path / "lynx", waitress_server)
+def make_lynx(waitress_server, tmp_path):
+    """Factory: a ``Lynx`` in tmp_path/<name> with the given options (see ``Lynx``)."""
+    binary = require_binary("lynx", "lynx")
+
+    def make(name="lynx", **options):
+        return Lynx(binary, tmp_path / name, waitress_server, **options)
+
+    return make
+
+
+@pytest.fixture
+def lynx(make_lynx):
+    return make_lynx()
 
 
 def test_lynx_account_lifecycle(waitress_server, lynx):
@@ -385,12 +527,24 @@ def w3m(waitress_server, tmp_path):
     """``w3m -dump`` of a path on the test server (or of a full URL)."""
     binary = require_binary("w3m", "w3m")
     env = client_env(tmp_path / "w3m-home", waitress_server)
+    posts = []
 
-    def dump(path, language="en", user_agent=None, source=False):
+    def dump(path, language="en", user_agent=None, source=False, cookies=True,
+             references=False, post=None):
+        """``cookies=False``: w3m neither keeps nor sends a cookie (``-no-cookie``);
+        ``references``: with the numbered link list; ``post``: a form body to POST."""
         args = [binary, "-dump_source" if source else "-dump", "-O", "UTF-8",
                 "-o", f"accept_language={language}"]
         if user_agent:
             args += ["-o", f"user_agent={user_agent}"]
+        if not cookies:
+            args.append("-no-cookie")
+        if references:
+            args += ["-o", "display_link_number=1"]
+        if post is not None:
+            posts.append(tmp_path / f"w3m-post-{len(posts)}.txt")
+            posts[-1].write_bytes(post.encode("ascii"))
+            args += ["-post", str(posts[-1])]
         url = path if "://" in path else waitress_server.url + path
         result = subprocess.run(args + [url], stdin=subprocess.DEVNULL,
                                 capture_output=True, env=env, timeout=CLIENT_TIMEOUT,
@@ -444,6 +598,212 @@ def test_text_browsers_cannot_leave_127_0_0_1(waitress_server, lynx, w3m):
         ("example.org", "/", "from=lynx"), ("example.org", "/", "from=w3m")]
     assert all(x.remote_addr == HOST for x in stray)
     recorder.forget(stray)  # dealt with: the fixture's final check is for accidents
+
+
+# --------------------------------------------------------------------------- cookie-less handsets
+
+LYNX_UA_PREFIX = "Lynx/"
+
+
+def test_lynx_without_cookies_writes_and_reads_a_diary_entry(waitress_server, make_lynx,
+                                                             demo_users):
+    """lynx refusing every cookie, keystroke by keystroke: log in as demo1, read home, write
+    a diary entry through the form, land on it, open it again from the diary list. The
+    session lives only in the ``?sid=`` of the URLs: no request carried a Cookie header,
+    every one after the first carried the token, the token changed at login (the old one
+    is gone), and it works for this User-Agent only."""
+    server = waitress_server
+    lynx = make_lynx("lynx-nocookies", cookies=False)
+    nickname = demo_users["demo1"]
+    title, lines = "Cookieless note", ["Typed in lynx", "with no cookies."]
+
+    s = lynx.script()
+    s.find("Log in").enter()
+    s.type("demo1").down().type(DEMO_PASSWORD).down().down().enter()  # skip remember-me
+    s.save("home")
+    s.find("1]Diary").enter()
+    s.find("Write a diary entry").enter()
+    # Title; the body textarea has 6 rows, each a field of its own in lynx: two typed,
+    # four passed; then visibility and group (defaults kept), allow comments (ticked), Post.
+    s.type(title).down().type(lines[0]).down().type(lines[1]).down(5).down(3).enter()
+    s.save("entry-posted")
+    s.find("Diary of").enter()
+    s.find(title).enter()
+    s.save("entry-again")
+    s.quit()
+    pages = lynx.run(s, "/")
+
+    assert f"Hello, {nickname}" in pages["home"] and "[1]Diary" in pages["home"], pages["home"]
+    assert "Your diary entry was posted." in pages["entry-posted"], pages["entry-posted"]
+    for name in ("entry-posted", "entry-again"):
+        assert title in pages[name] and "\n".join(f"   {line}" for line in lines) in pages[name], \
+            pages[name]
+    assert "was posted" not in pages["entry-again"]
+
+    with db.database.connection_context():
+        entry = DiaryEntry.get_or_none(DiaryEntry.title == title)
+        assert entry is not None, describe(server)
+        assert entry.owner.login_id == "demo1"
+        assert (entry.body, entry.visibility, entry.group_id, entry.allow_comments) == (
+            "\n".join(lines), "public", None, True)
+
+    # No cookie was stored anywhere, none was sent; the token carried the session.
+    assert not lynx.cookies.exists(), "lynx wrote a cookie file"
+    assert not [p for p in (lynx.dir / "home").rglob("*") if "cookie" in p.name.lower()]
+    exchanges = server.recorder.by_agent(LYNX_UA_PREFIX)
+    before, after = assert_session_in_urls_only(exchanges)  # exactly two tokens
+    posts = [(x.method, x.path, x.sid, x.status) for x in exchanges if x.method == "POST"]
+    assert posts == [("POST", "/login", before, 302), ("POST", "/diary/new", after, 302)]
+    login = next(x for x in exchanges if x.path == "/login" and x.method == "POST")
+    assert sid_of(login.location) == after != before
+    assert all(x.sid == after for x in exchanges[exchanges.index(login) + 1:])
+    entry_page = next(x for x in exchanges if x.path == f"/diary/{entry.id}")
+    assert f"/diary/{entry.id}?sid={after}" in next(
+        x.location for x in exchanges if x.path == "/diary/new" and x.method == "POST")
+    assert entry_page.status == 200 and f"sid={after}".encode() in entry_page.body
+    tokens = session_tokens()
+    assert after in tokens and before not in tokens, "the token before login was kept"
+
+    # The token is worth something only to this User-Agent, and the old one nothing.
+    user_agent = exchanges[0].user_agent
+    greeting = f"Hello, {nickname}".encode()
+    english = {"Accept-Language": "en"}
+    assert greeting in server.fetch(f"/?sid={after}", user_agent, headers=english)[2]
+    assert greeting not in server.fetch(f"/?sid={before}", user_agent, headers=english)[2]
+    assert greeting not in server.fetch(f"/?sid={after}", W3M_UA, headers=english)[2]
+    # A PC browser is never given a token.
+    status, headers, body = server.fetch("/login", PC_UA)
+    assert status == 200 and b"sid=" not in body and "msid" not in headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("browser", ["w3m", "lynx"])
+def test_text_browser_without_cookies_reads_a_message_and_switches_language(
+        waitress_server, w3m, make_lynx, demo_users, browser):
+    """A text browser that keeps no cookie, run once per page with ``-dump`` as a script
+    would: log in (the form posted with -post / -post_data), read home and the inbox in
+    Japanese, open an unread message (it becomes read), follow the "English" link (it
+    carries the token) back to the message in English, and home stays English. Each
+    link is picked by its words from the browser's own link list."""
+    server = waitress_server
+    if browser == "w3m":
+        prefix = "w3m/"
+
+        def get(url, post=None, source=False):
+            output = w3m(url, language="ja", cookies=False, references=not source,
+                         post=post, source=source)
+            return output.decode("utf-8") if source else dumped(output)
+    else:
+        prefix = LYNX_UA_PREFIX
+        lynx = make_lynx("lynx-dump-nocookies", cookies=False, language="ja")
+
+        def get(url, post=None, source=False):
+            output = lynx.dump(url, references=not source, post=post, source=source)
+            return output if source else dumped(output)
+
+    nickname = demo_users["demo2"]
+    with db.database.connection_context():
+        user = User.get(User.login_id == "demo2")
+        message = (Message.select().where((Message.recipient == user.id)
+                                          & Message.read_at.is_null())
+                   .order_by(Message.id).first())
+        assert message is not None, "the demo has no unread message for demo2"
+        sender = User.get_by_id(message.sender_id).nickname
+
+    action, fields = form_of(get("/login", source=True), "/login")
+    assert sid_of(action), f"the login form posts to {action}"
+    home = get(server.url + action, post=urlencode(
+        {**fields, "login_id": "demo2", "password": DEMO_PASSWORD}))
+    assert f"こんにちは、{nickname}さん" in home.text, home.text
+
+    inbox = get(home.link("[2]メッセージ"))
+    assert "受信箱" in inbox.text and "[未読]" in inbox.text, inbox.text
+    page = get(inbox.link(message.subject, path=f"/messages/{message.id}"))
+    assert message.subject in page.text and re.search(rf"差出人: \[\d+\]{re.escape(sender)}\n", page.text), \
+        page.text
+    for line in message.body.splitlines():
+        assert line in page.text, page.text
+    with db.database.connection_context():
+        assert Message.get_by_id(message.id).read_at is not None, "reading did not mark it read"
+
+    switch = page.link("English")
+    assert urlsplit(switch).path == "/lang/en" and sid_of(switch), switch
+    assert parse_qs(urlsplit(switch).query)["next"][0].startswith(f"/messages/{message.id}")
+    page = get(switch)
+    assert re.search(rf"From: \[\d+\]{re.escape(sender)}\n", page.text) and "[1]Reply" in page.text, \
+        page.text
+    assert "差出人" not in page.text and message.subject in page.text
+    home = get(page.link("[0]Home"))
+    assert f"Hello, {nickname}" in home.text and "[2]Messages" in home.text, home.text
+
+    exchanges = server.recorder.by_agent(prefix)
+    tokens = assert_session_in_urls_only(exchanges)
+    assert [(x.method, x.path) for x in exchanges] == [
+        ("GET", "/login"), ("POST", "/login"), ("GET", "/"), ("GET", "/messages/"),
+        ("GET", f"/messages/{message.id}"), ("GET", "/lang/en"),
+        ("GET", f"/messages/{message.id}"), ("GET", "/")], describe(server)
+    assert len(tokens) == 2 and exchanges[1].sid == tokens[0]  # replaced at login
+    assert all(x.sid == tokens[1] for x in exchanges[2:])
+
+
+# Japanese with the characters that need Windows-31J rather than plain Shift_JIS: ～ (cp932
+# 0x8160, which Shift_JIS reads as WAVE DASH), ① (NEC row 13) and half-width kana.
+# lynx's line editor pairs bytes >= 0xA1 as EUC-JP does, so some half-width kana do not
+# survive typing: "ｹｰﾀｲ" typed first in a field is sent as "弘晴", and a kana typed just
+# before Down Arrow swallows the key. These strings go through it unchanged.
+DOCOMO_TITLE = "ケータイ日記～①"
+DOCOMO_BODY = "ｱｲｳ～①テスト ok"
+
+
+def test_docomo_handset_writes_shift_jis_diary_entry(waitress_server, make_lynx, demo_users):
+    """lynx as a docomo handset (its User-Agent, no cookies) in a Shift_JIS terminal: pages
+    come in Shift_JIS as application/xhtml+xml; it logs in, writes a diary entry with ～ ①
+    and half-width kana typed as cp932 bytes, which it posts as they are; the entry is
+    stored exactly as typed (decoded from cp932) and reads back on the handset."""
+    server = waitress_server
+    nickname = demo_users["demo3"]
+    status, headers, body = server.fetch("/login", DOCOMO_UA, headers={"Accept-Language": "ja"})
+    assert status == 200 and headers["content-type"] == "application/xhtml+xml; charset=Shift_JIS"
+    assert body.startswith(b'<?xml version="1.0" encoding="Shift_JIS"?>')
+    assert "ログインID".encode("cp932") in body and "ログイン".encode() not in body
+    assert re.search(rb'action="/login\?sid=[\w-]+"', body), body
+
+    lynx = make_lynx("lynx-docomo", cookies=False, user_agent=DOCOMO_UA, charset="cp932",
+                     language="ja")
+    s = lynx.script()
+    s.type("demo3").down().type(DEMO_PASSWORD).down().down().enter()
+    s.save("home")
+    s.find("1]日記").enter()
+    s.find("1]日記を書く").enter()
+    s.type(DOCOMO_TITLE).down().type(DOCOMO_BODY).down(6).down(3).enter()
+    s.save("entry")
+    s.quit()
+    pages = lynx.run(s, "/login")
+
+    assert f"こんにちは、{nickname}さん" in pages["home"], pages["home"]
+    assert "日記を投稿しました。" in pages["entry"], pages["entry"]
+    # lynx shows half-width kana at full width; the page it was sent has them as they are.
+    shown = DOCOMO_BODY.replace("ｱｲｳ", "アイウ")
+    assert DOCOMO_TITLE in pages["entry"] and shown in pages["entry"], pages["entry"]
+    with db.database.connection_context():
+        entry = DiaryEntry.select().order_by(DiaryEntry.id.desc()).first()
+        assert entry.owner.login_id == "demo3", describe(server)
+        assert (entry.title, entry.body) == (DOCOMO_TITLE, DOCOMO_BODY)
+
+    exchanges = server.recorder.by_agent("DoCoMo/")[1:]  # after the raw fetch above
+    assert_session_in_urls_only(exchanges)
+    for x in exchanges:
+        if x.status == 200:
+            assert x.content_type == "application/xhtml+xml; charset=Shift_JIS", x
+            x.body.decode("cp932")  # strictly
+            assert b"i-XHTML" in x.body
+    entry_page = next(x for x in exchanges if x.path == f"/diary/{entry.id}")
+    assert DOCOMO_BODY.encode("cp932") in entry_page.body, entry_page.body
+    post = next(x for x in exchanges if x.method == "POST" and x.path == "/diary/new")
+    # What went over the wire: cp932 bytes, percent-encoded (～ 81 60, ① 87 40, ｱｲｳ B1 B2 B3).
+    form = parse_qs(post.request_body.decode("ascii"), encoding="cp932")
+    assert (form["title"], form["body"]) == ([DOCOMO_TITLE], [DOCOMO_BODY])
+    assert b"%81%60" in post.request_body and b"%B1%B2%B3" in post.request_body
+    assert post.status == 302 and post.location.startswith(f"{server.url}/diary/{entry.id}?sid=")
 
 
 # --------------------------------------------------------------------------- Chromium

@@ -190,3 +190,32 @@ def test_docomo_text_round_trip_read_on_a_pc(make_client, make_user):
     assert entry.body == "日記です～－①ｱｲｳ☀"
     pc = make_client(PC_UA)
     assert "日記です～－①ｱｲｳ☀" in pc.get(f"/diary/{entry.id}").get_data(as_text=True)
+
+
+def test_links_made_to_leave_the_request_carry_no_token(app, alice):
+    """Mails, feeds and invite links are absolute URLs: never with a handset's session token;
+    the jump page to other sites is reached without it too."""
+    from flask import url_for
+
+    client, _old, sid = login_without_cookies(app, W3M_UA)
+    with app.test_request_context(f"/?sid={sid}", headers={"User-Agent": W3M_UA}):
+        app.preprocess_request()
+        assert "sid=" in url_for("home.index")
+        assert "sid=" not in url_for("messages.show", message_id=1, _external=True)
+    invites = text_of(client.get(f"/invites/?sid={sid}"))
+    form = form_token(invites)
+    client.post(f"/invites/new?sid={sid}", data={"csrf_token": form})
+    invites = text_of(client.get(f"/invites/?sid={sid}"))
+    links = re.findall(r"http://localhost/register\?[^\s<\"]+", invites)
+    assert links and all("sid=" not in link for link in links)
+    from portal.rendering import richtext
+
+    with app.test_request_context(f"/?sid={sid}", headers={"User-Agent": W3M_UA}):
+        app.preprocess_request()
+        assert "sid=" not in str(richtext("see https://example.org/x"))
+
+
+def test_search_in_pc_view_keeps_the_url_session(app, alice):
+    client, _old, sid = login_without_cookies(app, W3M_UA)
+    html = text_of(client.get(f"/people/search?sid={sid}&view=pc"))
+    assert f'name="sid" value="{sid}"' in html

@@ -128,3 +128,26 @@ def test_portal_serve_demo_answers(app_config, tmp_path):
     finally:
         proc.terminate()
         proc.communicate(timeout=10)
+
+
+def test_cli_thumbs_rebuild_and_clean_media(app_config):
+    from portal import media
+
+    assert run_cli(app_config, "demo", "--users", "3").exit_code == 0
+    result = run_cli(app_config, "thumbs", "rebuild")
+    assert result.exit_code == 0 and "pictures rebuilt" in result.output
+    create_app(app_config)
+    with database.connection_context():
+        from portal.models import Photo
+
+        photo = Photo.select().first()
+    media_dir = app_config["DATA_DIR"] + "/media"
+    assert media.variant(media_dir, photo.media_id, "m120").exists()
+    orphan = media.new_media_id()
+    from PIL import Image
+
+    media.commit_file(media.save_original(Image.new("RGB", (10, 10)), media_dir, orphan))
+    result = run_cli(app_config, "clean-media", "--min-age", "0")
+    assert result.exit_code == 0 and "1 orphans" in result.output
+    assert not media.media_path(media_dir, orphan).exists()
+    assert media.media_path(media_dir, photo.media_id).exists()

@@ -5,6 +5,7 @@ from .footprints import Footprint, FootprintDeletion
 from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendRequest, Friendship,
                       Introduction)
 from .likes import Like, likeable
+from .photos import Album, Photo, PhotoComment
 from .profiles import ProfileField
 from .reports import Report, reportable
 from .sessions import UrlSession
@@ -15,11 +16,11 @@ from .voice import Voice, VoiceMute
 ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friendship, FriendRequest,
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
               FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
-              VoiceMute, Like, Message, PasswordReset, UrlSession]
+              VoiceMute, Like, Message, PasswordReset, UrlSession, Album, Photo, PhotoComment]
 
-__all__ = ["ALL_MODELS", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "Footprint",
+__all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
-           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "ProfileField", "Report", "SiteSetting", "UrlSession",
+           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "Photo", "PhotoComment", "ProfileField", "Report", "SiteSetting", "UrlSession",
            "User", "Voice", "VoiceMute"]
 
 
@@ -37,6 +38,7 @@ def _register_kinds():
              lambda e: ("diary.entry", {"entry_id": e.id}))
     likeable("voice", Voice, _can_see, lambda v: v.owner_id,
              lambda v: ("voice.show", {"voice_id": v.id}))
+    likeable("photo", Photo, _can_see, lambda p: p.owner_id, lambda p: ("photos.photo", {"photo_id": p.id}))
 
     def author(model, field):
         def find(object_id):
@@ -72,6 +74,8 @@ def _register_kinds():
                text(DiaryComment, "body"))
     reportable("voice", _l("A voice"), author(Voice, Voice.owner), deleter(Voice, "voice"), visible(Voice),
                text(Voice, "body"))
+    reportable("photo", _l("A photo"), author(Photo, Photo.owner), _delete_photo, visible(Photo),
+               text(Photo, "caption"))
 
     def message_sender(message_id):
         row = Message.get_or_none(Message.id == message_id)
@@ -84,6 +88,16 @@ def _register_kinds():
     # Only the recipient may report a message; then (and only then) the admins may read it.
     reportable("message", _l("A message"), message_sender, None, can_report=message_party,
                preview=text(Message, "subject", "body"))
+
+
+def _delete_photo(photo_id):
+    from .photos import recount
+
+    photo = Photo.get_or_none(Photo.id == photo_id)
+    if photo is not None:
+        Like.delete().where((Like.kind == "photo") & (Like.object_id == photo.id)).execute()
+        Photo.delete().where(Photo.id == photo.id).execute()
+        recount(photo.album_id)
 
 
 def _delete_comment(comment_id):

@@ -45,6 +45,7 @@ class User(UserMixin, BaseModel):
     # Messages: "friends" (only friends may write to me, the default) or "members".
     message_policy = CharField(max_length=10, default="friends")
     email_on_message = BooleanField(default=False)
+    avatar_media = CharField(max_length=40, null=True)  # a media id (portal/media.py)
 
     def set_password(self, password):
         """Hash and store a new password (scrypt) and end every other session."""

@@ -28,6 +28,7 @@ AREAS = [
     Area(_l("Diary"), "diary.feed"),
     Area(_l("Messages"), "messages.inbox"),
     Area(_l("Voice"), "voice.timeline"),
+    Area(_l("Photos"), "photos.my_albums"),
     Area(_l("Friends"), "people.my_friends"),
     Area(_l("My profile"), "people.my_profile"),
     Area(_l("Find people"), "people.search"),
