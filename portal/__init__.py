@@ -27,6 +27,7 @@ class Portal(Flask):
     """Flask with the two template sets (see rendering.py)."""
 
     jinja_environment = SetEnvironment
+    request_class = keitai.PortalRequest
     response_class = PortalResponse
 
     @cached_property

@@ -13,7 +13,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
-from flask import g
+from flask import Request, g
+from werkzeug.formparser import FormDataParser, MultiPartParser
+from werkzeug.http import parse_options_header
 
 from .device import SHIFT_JIS, detect
 
@@ -137,6 +139,39 @@ class ShiftJISInput:
                 body = _recode_qs(raw, "cp932").encode("ascii")
                 environ["wsgi.input"] = io.BytesIO(body)
                 environ["CONTENT_LENGTH"] = str(len(body))
+
+
+class _ShiftJISMultiPartParser(MultiPartParser):
+    """Text fields of a Shift_JIS handset's multipart form come in cp932 (no charset given)."""
+
+    def get_part_charset(self, headers):
+        declared = parse_options_header(headers.get("content-type", ""))[1].get("charset", "").lower()
+        if declared in ("", "shift_jis", "shift-jis", "sjis", "x-sjis", "cp932", "windows-31j"):
+            return "cp932"
+        return super().get_part_charset(headers)
+
+
+class _ShiftJISFormDataParser(FormDataParser):
+    def _parse_multipart(self, stream, mimetype, content_length, options):
+        parser = _ShiftJISMultiPartParser(stream_factory=self.stream_factory,
+                                          max_form_memory_size=self.max_form_memory_size,
+                                          max_form_parts=self.max_form_parts, cls=self.cls)
+        boundary = options.get("boundary", "").encode("ascii")
+        if not boundary:
+            raise ValueError("Missing boundary")
+        form, files = parser.parse(stream, boundary, content_length)
+        return stream, form, files
+
+
+class PortalRequest(Request):
+    """Flask's request; multipart forms of Shift_JIS handsets are decoded from cp932
+    (urlencoded ones are re-encoded by ShiftJISInput before they get here)."""
+
+    def make_form_data_parser(self):
+        device = detect(self.environ.get("HTTP_USER_AGENT", ""))
+        if device.charset == SHIFT_JIS:
+            self.form_data_parser_class = _ShiftJISFormDataParser
+        return super().make_form_data_parser()
 
 
 def encode_response(response):

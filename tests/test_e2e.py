@@ -624,8 +624,9 @@ def test_lynx_without_cookies_writes_and_reads_a_diary_entry(waitress_server, ma
     s.find("1]Diary").enter()
     s.find("Write a diary entry").enter()
     # Title; the body textarea has 6 rows, each a field of its own in lynx: two typed,
-    # four passed; then visibility and group (defaults kept), allow comments (ticked), Post.
-    s.type(title).down().type(lines[0]).down().type(lines[1]).down(5).down(3).enter()
+    # four passed; then visibility and group (defaults kept), allow comments (ticked), the
+    # (empty) picture field, Post.
+    s.type(title).down().type(lines[0]).down().type(lines[1]).down(5).down(4).enter()
     s.save("entry-posted")
     s.find("Diary of").enter()
     s.find(title).enter()
@@ -774,7 +775,7 @@ def test_docomo_handset_writes_shift_jis_diary_entry(waitress_server, make_lynx,
     s.save("home")
     s.find("1]日記").enter()
     s.find("1]日記を書く").enter()
-    s.type(DOCOMO_TITLE).down().type(DOCOMO_BODY).down(6).down(3).enter()
+    s.type(DOCOMO_TITLE).down().type(DOCOMO_BODY).down(6).down(4).enter()  # ... pictures, Post
     s.save("entry")
     s.quit()
     pages = lynx.run(s, "/login")
@@ -799,10 +800,11 @@ def test_docomo_handset_writes_shift_jis_diary_entry(waitress_server, make_lynx,
     entry_page = next(x for x in exchanges if x.path == f"/diary/{entry.id}")
     assert DOCOMO_BODY.encode("cp932") in entry_page.body, entry_page.body
     post = next(x for x in exchanges if x.method == "POST" and x.path == "/diary/new")
-    # What went over the wire: cp932 bytes, percent-encoded (～ 81 60, ① 87 40, ｱｲｳ B1 B2 B3).
-    form = parse_qs(post.request_body.decode("ascii"), encoding="cp932")
-    assert (form["title"], form["body"]) == ([DOCOMO_TITLE], [DOCOMO_BODY])
-    assert b"%81%60" in post.request_body and b"%B1%B2%B3" in post.request_body
+    # What went over the wire: the diary form is multipart (it has a picture field), its text
+    # parts in cp932 bytes (～ 81 60, ① 87 40, ｱｲｳ B1 B2 B3).
+    assert DOCOMO_TITLE.encode("cp932") in post.request_body
+    assert DOCOMO_BODY.encode("cp932") in post.request_body
+    assert b"\x81\x60" in post.request_body and b"\xb1\xb2\xb3" in post.request_body
     assert post.status == 302 and post.location.startswith(f"{server.url}/diary/{entry.id}?sid=")
 
 
@@ -1042,4 +1044,35 @@ def test_chromium_mobile_view_has_clean_console(browser_context, browser_watch):
         page.locator("footer a[href*='view=mobile']").click()
     assert page.evaluate("document.doctype.publicId").startswith("-//WAPFORUM")
     assert_fits_320(page)
+    assert_clean_console(browser_watch)
+
+
+@pytest.mark.e2e
+def test_chromium_uploads_pictures_with_a_progress_bar(live_server, browser_context, demo_users, tmp_path,
+                                                       browser_watch):
+    """Several pictures in one upload, sent by upload.js with a progress bar, land in the album."""
+    from PIL import Image
+
+    from portal.models import Album, Photo
+
+    files = []
+    for n in range(3):
+        path = tmp_path / f"pic{n}.jpg"
+        Image.new("RGB", (800, 600), (40 * n, 120, 200)).save(path, "JPEG")
+        files.append(str(path))
+    with db.database.connection_context():
+        album = Album.create(owner=find_user("demo1").id, title="upload test", visibility="friends")
+    page = browser_context.new_page()
+    page.goto("/login")
+    page.fill("#login_id", "demo1")
+    page.fill("#password", "demo-password")
+    submit(page)
+    page.goto(f"/albums/{album.id}/upload")
+    assert page.locator("form[data-progress] progress").count() == 1
+    page.set_input_files("input[name=files]", files)
+    with page.expect_navigation(url=f"**/albums/{album.id}"):
+        page.locator("main form button[type=submit]").click()
+    with db.database.connection_context():
+        assert Photo.select().where(Photo.album == album.id).count() == 3
+    assert page.locator("ul.grid img").count() == 3
     assert_clean_console(browser_watch)

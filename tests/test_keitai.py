@@ -219,3 +219,23 @@ def test_search_in_pc_view_keeps_the_url_session(app, alice):
     client, _old, sid = login_without_cookies(app, W3M_UA)
     html = text_of(client.get(f"/people/search?sid={sid}&view=pc"))
     assert f'name="sid" value="{sid}"' in html
+
+
+def test_multipart_form_from_a_shift_jis_handset(make_client, make_user):
+    """A diary form with a picture field is multipart; its text parts arrive in cp932."""
+    from conftest import login
+
+    make_user("alice")
+    phone = make_client(DOCOMO_UA)
+    login(phone, "alice")
+    html = text_of(phone.get("/diary/new"))
+    boundary = "xYzBoundary"
+    fields = {"title": "写真なし～", "body": "本文①ｱ", "visibility": "public", "group": "0",
+              "allow_comments": "y", "csrf_token": form_token(html)}
+    body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n".encode("ascii")
+                    + v.encode("cp932") + b"\r\n" for k, v in fields.items()) + f"--{boundary}--\r\n".encode()
+    response = phone.post("/diary/new", data=body, content_type=f"multipart/form-data; boundary={boundary}")
+    assert response.status_code == 302
+    with database.connection_context():
+        entry = DiaryEntry.get()
+    assert (entry.title, entry.body) == ("写真なし～", "本文①ｱ")

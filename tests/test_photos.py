@@ -202,3 +202,44 @@ def test_concurrent_first_requests_for_one_variant(app, world, albums):
     for thread in threads:
         thread.join(timeout=60)
     assert not errors and len(set(results)) == 1
+
+
+def test_diary_entry_with_pictures(make_client, world):
+    client = make_client(PC_UA, Accept_Language="en")
+    login(client, "olive")
+    form = {"title": "写真つき", "body": "見て", "visibility": "friends", "group": "0", "allow_comments": "y",
+            "photos": [(io.BytesIO(jpeg(color=(n * 60, 90, 90))), f"{n}.jpg", "image/jpeg") for n in range(2)]}
+    response = post(client, "/diary/new", form, token_from="/diary/new", content_type="multipart/form-data")
+    assert response.status_code == 302
+    from portal.models import DiaryEntry, DiaryPhoto
+
+    with database.connection_context():
+        entry = DiaryEntry.get()
+        photos = DiaryPhoto.of(entry.id)
+    assert len(photos) == 2
+    html = client.get(f"/diary/{entry.id}").get_data(as_text=True)
+    assert all(f"/media/{p.media_id}/p200.jpg" in html for p in photos)
+    # The pictures share the entry's visibility.
+    for relation, expected in (("friend", 200), ("member", 404), ("anonymous", 404)):
+        viewer = client_as(make_client, world, relation)
+        with viewer.get(f"/media/{photos[0].media_id}/m240.jpg") as media_response:
+            assert media_response.status_code == expected, relation
+    # Too many pictures; a bad one: refused, nothing stored.
+    more = {**form, "photos": [(io.BytesIO(jpeg()), f"{n}.jpg", "image/jpeg") for n in range(2)]}
+    response = post(client, f"/diary/{entry.id}/edit", more, token_from=f"/diary/{entry.id}/edit",
+                    content_type="multipart/form-data")
+    assert response.status_code == 400 and "At most 3 pictures" in response.get_data(as_text=True)
+    bad = {**form, "photos": [(io.BytesIO(b"not a picture"), "x.jpg", "image/jpeg")]}
+    assert post(client, "/diary/new", bad, token_from="/diary/new",
+                content_type="multipart/form-data").status_code == 400
+    with database.connection_context():
+        assert DiaryEntry.select().count() == 1 and DiaryPhoto.select().count() == 2
+    # Remove one while editing; deleting the entry removes the rest.
+    edit = {**form, "photos": [], "remove_photos": [str(photos[0].id)]}
+    assert post(client, f"/diary/{entry.id}/edit", edit, token_from=f"/diary/{entry.id}/edit",
+                content_type="multipart/form-data").status_code == 302
+    with database.connection_context():
+        assert [p.id for p in DiaryPhoto.of(entry.id)] == [photos[1].id]
+    assert post(client, f"/diary/{entry.id}/delete").status_code == 302
+    with client.get(f"/media/{photos[1].media_id}/m120.jpg") as media_response:
+        assert media_response.status_code == 404

@@ -1,6 +1,6 @@
 """Models, one module per domain. ``ALL_MODELS`` lists every table the app owns,
 in dependency order; migrations must produce exactly this schema (a test checks)."""
-from .diary import CommentWatch, DiaryComment, DiaryEntry, DiaryMonth
+from .diary import CommentWatch, DiaryComment, DiaryEntry, DiaryMonth, DiaryPhoto
 from .footprints import Footprint, FootprintDeletion
 from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendRequest, Friendship,
                       Introduction)
@@ -16,9 +16,10 @@ from .voice import Voice, VoiceMute
 ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friendship, FriendRequest,
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
               FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
-              VoiceMute, Like, Message, PasswordReset, UrlSession, Album, Photo, PhotoComment]
+              VoiceMute, Like, Message, PasswordReset, UrlSession, Album, Photo, PhotoComment,
+              DiaryPhoto]
 
-__all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "Footprint",
+__all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "DiaryPhoto", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
            "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "Photo", "PhotoComment", "ProfileField", "Report", "SiteSetting", "UrlSession",
            "User", "Voice", "VoiceMute"]

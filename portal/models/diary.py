@@ -38,6 +38,26 @@ class DiaryEntry(BaseModel):
                 .order_by(cls.id.desc()))
 
 
+class DiaryPhoto(BaseModel):
+    """A picture attached to a diary entry (at most ``PHOTOS_MAX``); it shares the entry's visibility."""
+
+    entry = ForeignKeyField(DiaryEntry, backref="+", on_delete="CASCADE")
+    media_id = CharField(max_length=40, unique=True)
+    width = IntegerField()
+    height = IntegerField()
+    position = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("entry", "position"), False),)
+
+    @classmethod
+    def of(cls, entry_id):
+        return list(cls.select().where(cls.entry == entry_id).order_by(cls.position, cls.id))
+
+
+PHOTOS_MAX = 3
+
+
 class DiaryMonth(BaseModel):
     """How many entries an owner wrote in a month at one visibility: the monthly archive
     reads this small table instead of grouping every entry (kept in step by ``count_month``)."""

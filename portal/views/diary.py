@@ -5,18 +5,21 @@ from flask import Blueprint, abort, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, MultipleFileField, SelectChoice, SelectField, SelectMultipleField, StringField,
+                     TextAreaField)
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from .. import privacy
 from ..db import database, utcnow
-from ..models import CommentWatch, DiaryComment, DiaryEntry, Footprint, FriendGroup, User
-from ..models.diary import (BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, archive_for, count_month, create_entry,
+from .. import media
+from ..models import CommentWatch, DiaryComment, DiaryEntry, DiaryPhoto, Footprint, FriendGroup, User
+from ..models.diary import (PHOTOS_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, archive_for, count_month, create_entry,
                             delete_comment, unseen_comments)
 from ..models.likes import liked_by
 from ..models.visibility import GROUP, LEVELS, choices
 from ..notices import Notice, provider
 from ..rendering import KeysetPage, Page, editable_parts, render
+from .photos import media_error_message, read_pictures, remove_files, store_picture
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("diary", __name__)
@@ -38,6 +41,8 @@ class EntryForm(BaseForm):
     visibility = SelectField(_l("Who can see it"), choices=choices(LEVELS))
     group = SelectField(_l("Friend group"), coerce=int, validate_choice=True)
     allow_comments = BooleanField(_l("Allow comments"), default=True)
+    photos = MultipleFileField(_l("Pictures (up to 3)"))
+    remove_photos = SelectMultipleField(_l("Remove pictures"), coerce=int, validate_choice=False)
 
     def validate_group(self, field):
         if self.visibility.data == GROUP and not field.data:
@@ -89,6 +94,7 @@ def entry(entry_id):
         CommentWatch.update(seen_at=utcnow()).where(
             (CommentWatch.user == viewer.id) & (CommentWatch.entry == entry.id)).execute()
     return render("diary/entry.html", entry=entry, comments=comments, newer=newer, older=older,
+                  photos=DiaryPhoto.of(entry.id),
                   liked=entry.id in liked_by("diary", [entry.id], viewer),
                   can_comment=privacy.can_comment(viewer, entry, rel=rel),
                   is_owner=rel == privacy.SELF, form=CommentForm(), part=_part())
@@ -162,15 +168,45 @@ def new():
     """Write an entry."""
     form = _entry_form()
     if form.validate_on_submit():
-        entry = create_entry(current_user.id, **_values(form))
-        flash(_("Your diary entry was posted."))
-        return redirect(url_for(".entry", entry_id=entry.id))
-    return render("diary/edit.html", form=form, entry=None, part=1, part_count=1,
+        images = _pictures(form, existing=0)
+        if images is not None:
+            stored = [(store_picture(image), image.width, image.height) for image in images]
+            try:
+                with database.atomic():
+                    entry = create_entry(current_user.id, **_values(form))
+                    _attach(entry.id, stored, start=0)
+            except Exception:
+                remove_files([media_id for media_id, _w, _h in stored])
+                raise
+            flash(_("Your diary entry was posted."))
+            return redirect(url_for(".entry", entry_id=entry.id))
+    return render("diary/edit.html", form=form, entry=None, part=1, part_count=1, photos=[],
                   status=400 if form.is_submitted() else 200)
 
 
-def _values(form):
-    return {"title": form.title.data, "body": form.body.data.replace("\r\n", "\n"),
+def _pictures(form, existing):
+    """The uploaded pictures, checked; None (with a form error) when one is bad or too many."""
+    files = [f for f in (form.photos.data or []) if f and f.filename]
+    if existing + len(files) > PHOTOS_MAX:
+        form.photos.errors.append(_("At most %(count)d pictures per entry.", count=PHOTOS_MAX))
+        return None
+    try:
+        return [image for _name, image in read_pictures(files)]
+    except media.MediaError as error:
+        form.photos.errors.append(media_error_message(error))
+        return None
+
+
+def _attach(entry_id, stored, start):
+    for n, (media_id, width, height) in enumerate(stored):
+        DiaryPhoto.create(entry=entry_id, media_id=media_id, width=width, height=height, position=start + n)
+
+
+def _values(form, last_part=True):
+    body = form.body.data.replace("\r\n", "\n")
+    if last_part:  # trailing blank lines (some browsers add one to multipart posts) are dropped
+        body = body.rstrip()
+    return {"title": form.title.data, "body": body,
             "visibility": form.visibility.data, "group": form.group.data or None,
             "allow_comments": form.allow_comments.data}
 
@@ -192,19 +228,31 @@ def edit(entry_id):
     form = _entry_form(entry)
     if request.method == "GET":
         form.body.data = parts[number - 1]
+    photos = DiaryPhoto.of(entry.id)
+    form.remove_photos.choices = [SelectChoice(p.id, str(n + 1)) for n, p in enumerate(photos)]
     if form.validate_on_submit():
-        values = _values(form)
+        values = _values(form, last_part=number == len(parts))
         values["body"] = "".join(parts[:number - 1]) + values["body"] + "".join(parts[number:])
+        removed = [p for p in photos if p.id in set(form.remove_photos.data or [])]
+        images = _pictures(form, existing=len(photos) - len(removed))
         if len(values["body"]) > BODY_MAX:
             form.body.errors.append(_("At most %(max)d characters.", max=BODY_MAX))
-        else:
-            with database.atomic():
-                count_month(entry, -1)
-                DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
-                count_month(DiaryEntry.get_by_id(entry.id), +1)
+        elif images is not None:
+            stored = [(store_picture(image), image.width, image.height) for image in images]
+            try:
+                with database.atomic():
+                    count_month(entry, -1)
+                    DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
+                    count_month(DiaryEntry.get_by_id(entry.id), +1)
+                    DiaryPhoto.delete().where(DiaryPhoto.id.in_([p.id for p in removed] or [0])).execute()
+                    _attach(entry.id, stored, start=len(photos))
+            except Exception:
+                remove_files([media_id for media_id, _w, _h in stored])
+                raise
+            remove_files([p.media_id for p in removed])
             flash(_("Your diary entry was saved."))
             return redirect(url_for(".entry", entry_id=entry.id))
-    return render("diary/edit.html", form=form, entry=entry, part=number, part_count=len(parts),
+    return render("diary/edit.html", form=form, entry=entry, part=number, part_count=len(parts), photos=photos,
                   status=400 if form.is_submitted() else 200)
 
 
@@ -217,10 +265,12 @@ def delete(entry_id):
     if form.validate_on_submit():
         from ..models.likes import Like
 
+        media_ids = [p.media_id for p in DiaryPhoto.of(entry.id)]
         with database.atomic():
             Like.delete().where((Like.kind == "diary") & (Like.object_id == entry.id)).execute()
             count_month(entry, -1)
             DiaryEntry.delete().where(DiaryEntry.id == entry.id).execute()
+        remove_files(media_ids)
         flash(_("The diary entry was deleted."))
         return redirect(url_for(".user_diary", login_id=current_user.login_id))
     return render("diary/delete.html", entry=entry, form=form)

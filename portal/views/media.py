@@ -4,7 +4,7 @@ from flask import Blueprint, abort, current_app, request, send_file
 from flask_login import current_user
 
 from .. import media, privacy
-from ..models import Album, Photo, User
+from ..models import Album, DiaryEntry, DiaryPhoto, Photo, User
 from ..models.visibility import PUBLIC
 
 bp = Blueprint("media", __name__, url_prefix="/media")
@@ -12,12 +12,18 @@ YEAR = 365 * 24 * 3600
 
 
 def owner_of(media_id):
-    """(allowed, public) for the current viewer, or None when no item has this file."""
+    """(allowed, public) for the current viewer, or None when no item has this file: an album's
+    photo, a diary entry's picture, or a profile picture."""
     photo = (Photo.select(Photo, Album).join(Album, on=(Photo.album == Album.id))
              .where(Photo.media_id == media_id).first())
     if photo is not None:
         album = photo.album
         return privacy.can_see_item(current_user, album), album.visibility == PUBLIC
+    attached = (DiaryPhoto.select(DiaryPhoto, DiaryEntry).join(DiaryEntry, on=(DiaryPhoto.entry == DiaryEntry.id))
+                .where(DiaryPhoto.media_id == media_id).first())
+    if attached is not None:
+        entry = attached.entry
+        return privacy.can_see_item(current_user, entry), entry.visibility == PUBLIC
     user = User.get_or_none(User.avatar_media == media_id)
     if user is not None:
         # An avatar is shown wherever the nickname is: as public as the profile itself.
