@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from portal.db import database
 from portal.models import Block, FriendGroup, FriendGroupMember, Friendship, ProfileField, User
-from portal.models.visibility import FIELD_LEVELS
+from portal.models.visibility import FIELD_LEVELS, LEVELS
 
 RELATIONS = ["self", "friend", "group_friend", "fof", "member", "anonymous", "blocked"]
 FIELD_FOR_LEVEL = {"public": "hometown", "members": "school", "fof": "workplace",
@@ -46,3 +46,15 @@ def build_world(make_user):
         for level, name in FIELD_FOR_LEVEL.items():
             ProfileField.create(user=owner.id, name=name, value=f"value-{level}-値", visibility=level)
     return World(owner, users, group)
+
+# Which item levels (diary entries, albums, ...) each relation may see; group_friend is in
+# the owner's group "仲良し".
+ITEM_SEES = {
+    "self": set(LEVELS),
+    "friend": {"public", "members", "fof", "friends"},
+    "group_friend": {"public", "members", "fof", "friends", "group"},
+    "fof": {"public", "members", "fof"},
+    "member": {"public", "members"},
+    "anonymous": {"public"},
+    "blocked": set(),
+}

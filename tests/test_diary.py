@@ -6,7 +6,7 @@ import pytest
 from lxml import etree
 
 from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
-from people_world import RELATIONS, build_world
+from people_world import ITEM_SEES, RELATIONS, build_world
 from portal.db import database
 from portal.models import DiaryComment, DiaryEntry, Like, User, Voice
 from portal.models.diary import add_comment, create_entry, rebuild_months
@@ -16,16 +16,7 @@ from pagecheck import parse_mobile
 from querycount import count_queries
 
 UAS = {"pc": PC_UA, "mobile": SOFTBANK_UA, "docomo": DOCOMO_UA}
-# Which entry levels each relation may see (group: the owner's group "仲良し" holds group_friend).
-SEES = {
-    "self": set(LEVELS),
-    "friend": {"public", "members", "fof", "friends"},
-    "group_friend": {"public", "members", "fof", "friends", "group"},
-    "fof": {"public", "members", "fof"},
-    "member": {"public", "members"},
-    "anonymous": {"public"},
-    "blocked": set(),
-}
+SEES = ITEM_SEES
 
 
 @pytest.fixture

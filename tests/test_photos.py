@@ -6,20 +6,12 @@ import pytest
 from PIL import Image
 
 from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
-from people_world import RELATIONS, build_world
+from people_world import ITEM_SEES, RELATIONS, build_world
 from portal.db import database
 from portal.models import Album, Photo, User
 from portal.models.visibility import LEVELS
 
-SEES = {
-    "self": set(LEVELS),
-    "friend": {"public", "members", "fof", "friends"},
-    "group_friend": {"public", "members", "fof", "friends", "group"},
-    "fof": {"public", "members", "fof"},
-    "member": {"public", "members"},
-    "anonymous": {"public"},
-    "blocked": set(),
-}
+SEES = ITEM_SEES
 
 
 def jpeg(width=640, height=480, color=(200, 80, 40), exif=None):

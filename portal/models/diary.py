@@ -5,12 +5,12 @@ from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, Inte
 from ..db import BaseModel, database, utcnow
 from .friends import FriendGroup
 from .users import User
-from .visibility import FRIENDS
+from .visibility import FRIENDS, OnTheLadder
 
 TITLE_MAX, BODY_MAX, COMMENT_MAX = 100, 10000, 1000
 
 
-class DiaryEntry(BaseModel):
+class DiaryEntry(OnTheLadder, BaseModel):
     """A diary entry. Counters are kept in the same transaction as the change."""
 
     owner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
@@ -26,16 +26,6 @@ class DiaryEntry(BaseModel):
 
     class Meta:
         indexes = ((("owner", "id"), False), (("owner", "created_at"), False))
-
-    @classmethod
-    def visible_to(cls, viewer):
-        """Entries ``viewer`` may see, with their owners, newest first."""
-        from .. import privacy
-
-        return (cls.select(cls, User).join(User, on=(cls.owner == User.id))
-                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group)
-                       & privacy.visible_users(viewer))
-                .order_by(cls.id.desc()))
 
 
 class DiaryPhoto(BaseModel):

@@ -5,12 +5,12 @@ from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, Text
 from ..db import BaseModel, database, utcnow
 from .friends import FriendGroup
 from .users import User
-from .visibility import FRIENDS
+from .visibility import FRIENDS, OnTheLadder
 
 TITLE_MAX, DESCRIPTION_MAX, CAPTION_MAX, COMMENT_MAX = 100, 1000, 200, 1000
 
 
-class Album(BaseModel):
+class Album(OnTheLadder, BaseModel):
     """A photo album; its photos share its visibility."""
 
     owner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
@@ -25,16 +25,6 @@ class Album(BaseModel):
 
     class Meta:
         indexes = ((("owner", "id"), False),)
-
-    @classmethod
-    def visible_to(cls, viewer):
-        """Albums ``viewer`` may see, with their owners, newest first."""
-        from .. import privacy
-
-        return (cls.select(cls, User).join(User, on=(cls.owner == User.id))
-                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group)
-                       & privacy.visible_users(viewer))
-                .order_by(cls.id.desc()))
 
 
 class Photo(BaseModel):

@@ -20,3 +20,19 @@ LABELS = {
 def choices(levels=LEVELS):
     """Select choices for a visibility field."""
     return [SelectChoice(level, LABELS[level]) for level in levels]
+
+
+class OnTheLadder:
+    """Mixin for content with ``owner``, ``visibility`` and ``group`` columns (diary entries,
+    voices, albums): ``visible_to(viewer)`` is the query of the rows the viewer may see."""
+
+    @classmethod
+    def visible_to(cls, viewer):
+        """Rows ``viewer`` may see, with their owners, newest first (privacy decides)."""
+        from .. import privacy
+        from .users import User
+
+        return (cls.select(cls, User).join(User, on=(cls.owner == User.id))
+                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group)
+                       & privacy.visible_users(viewer))
+                .order_by(cls.id.desc()))

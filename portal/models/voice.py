@@ -4,12 +4,12 @@ from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 from ..db import BaseModel, database, utcnow
 from .friends import FriendGroup
 from .users import User
-from .visibility import FRIENDS
+from .visibility import FRIENDS, OnTheLadder
 
 VOICE_MAX = 150
 
 
-class Voice(BaseModel):
+class Voice(OnTheLadder, BaseModel):
     """A short post; a reply points to the voice it answers."""
 
     owner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
@@ -23,16 +23,6 @@ class Voice(BaseModel):
 
     class Meta:
         indexes = ((("owner", "id"), False), (("reply_to", "id"), False))
-
-    @classmethod
-    def visible_to(cls, viewer):
-        """Voices ``viewer`` may see, with their authors, newest first."""
-        from .. import privacy
-
-        return (cls.select(cls, User).join(User, on=(cls.owner == User.id))
-                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group)
-                       & privacy.visible_users(viewer))
-                .order_by(cls.id.desc()))
 
 
 class VoiceMute(BaseModel):

@@ -19,7 +19,7 @@ from ..models.likes import liked_by
 from ..models.visibility import GROUP, LEVELS, choices
 from ..notices import Notice, provider
 from ..rendering import KeysetPage, Page, editable_parts, render
-from .photos import media_error_message, read_pictures, remove_files, store_picture
+from .photos import media_error_message, pictures_stored, read_pictures, remove_files
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("diary", __name__)
@@ -170,14 +170,9 @@ def new():
     if form.validate_on_submit():
         images = _pictures(form, existing=0)
         if images is not None:
-            stored = [(store_picture(image), image.width, image.height) for image in images]
-            try:
-                with database.atomic():
-                    entry = create_entry(current_user.id, **_values(form))
-                    _attach(entry.id, stored, start=0)
-            except Exception:
-                remove_files([media_id for media_id, _w, _h in stored])
-                raise
+            with pictures_stored(images) as stored, database.atomic():
+                entry = create_entry(current_user.id, **_values(form))
+                _attach(entry.id, stored, start=0)
             flash(_("Your diary entry was posted."))
             return redirect(url_for(".entry", entry_id=entry.id))
     return render("diary/edit.html", form=form, entry=None, part=1, part_count=1, photos=[],
@@ -238,17 +233,12 @@ def edit(entry_id):
         if len(values["body"]) > BODY_MAX:
             form.body.errors.append(_("At most %(max)d characters.", max=BODY_MAX))
         elif images is not None:
-            stored = [(store_picture(image), image.width, image.height) for image in images]
-            try:
-                with database.atomic():
-                    count_month(entry, -1)
-                    DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
-                    count_month(DiaryEntry.get_by_id(entry.id), +1)
-                    DiaryPhoto.delete().where(DiaryPhoto.id.in_([p.id for p in removed] or [0])).execute()
-                    _attach(entry.id, stored, start=len(photos))
-            except Exception:
-                remove_files([media_id for media_id, _w, _h in stored])
-                raise
+            with pictures_stored(images) as stored, database.atomic():
+                count_month(entry, -1)
+                DiaryEntry.update(updated_at=utcnow(), **values).where(DiaryEntry.id == entry.id).execute()
+                count_month(DiaryEntry.get_by_id(entry.id), +1)
+                DiaryPhoto.delete().where(DiaryPhoto.id.in_([p.id for p in removed] or [0])).execute()
+                _attach(entry.id, stored, start=len(photos))
             remove_files([p.media_id for p in removed])
             flash(_("Your diary entry was saved."))
             return redirect(url_for(".entry", entry_id=entry.id))

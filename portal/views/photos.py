@@ -1,4 +1,6 @@
 """Photo albums (フォト): albums, uploads, photo pages with comments and likes, avatars."""
+from contextlib import contextmanager
+
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -89,6 +91,18 @@ def store_picture(image):
     temp = media.save_original(image, current_app.config["MEDIA_DIR"], media_id)
     media.commit_file(temp)
     return media_id
+
+
+@contextmanager
+def pictures_stored(images):
+    """Store checked pictures; yields [(media id, width, height)]. If the block fails (its rows
+    were not committed), the files go again."""
+    stored = [(store_picture(image), image.width, image.height) for image in images]
+    try:
+        yield stored
+    except BaseException:
+        remove_files([media_id for media_id, _w, _h in stored])
+        raise
 
 
 def remove_files(media_ids):
@@ -218,19 +232,12 @@ def upload(album_id):
 
 
 def _store_photos(album, images, caption):
-    stored = []
-    try:
-        start = Photo.select().where(Photo.album == album.id).count()
-        for _name, image in images:
-            stored.append((store_picture(image), image.width, image.height))
-        with database.atomic():
-            for n, (media_id, width, height) in enumerate(stored):
-                Photo.create(owner=current_user.id, album=album.id, media_id=media_id, width=width, height=height,
-                             caption=caption, position=start + n)
-            recount(album.id)
-    except Exception:
-        remove_files([media_id for media_id, _w, _h in stored])
-        raise
+    start = Photo.select().where(Photo.album == album.id).count()
+    with pictures_stored([image for _name, image in images]) as stored, database.atomic():
+        for n, (media_id, width, height) in enumerate(stored):
+            Photo.create(owner=current_user.id, album=album.id, media_id=media_id, width=width, height=height,
+                         caption=caption, position=start + n)
+        recount(album.id)
 
 
 def visible_photo(photo_id):
