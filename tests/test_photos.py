@@ -235,3 +235,17 @@ def test_diary_entry_with_pictures(make_client, world):
     assert post(client, f"/diary/{entry.id}/delete").status_code == 302
     with client.get(f"/media/{photos[1].media_id}/m120.jpg") as media_response:
         assert media_response.status_code == 404
+
+
+def test_avatars_next_to_names_on_pc_lists_not_on_mobile_lists(make_client, world):
+    client = make_client(PC_UA)
+    login(client, "olive")
+    data = {"files": [(io.BytesIO(jpeg(300, 300)), "me.jpg", "image/jpeg")]}
+    post(client, "/settings/avatar", data, token_from="/settings/avatar", content_type="multipart/form-data")
+    with database.connection_context():
+        media_id = User.get(User.login_id == "olive").avatar_media
+    fred_pc = client_as(make_client, world, "friend")
+    assert f"/media/{media_id}/a48.jpg" in fred_pc.get("/u/fred/friends").get_data(as_text=True)
+    fred_phone = client_as(make_client, world, "friend", SOFTBANK_UA)
+    assert f"/media/{media_id}/" not in text_of(fred_phone.get("/u/fred/friends"))
+    assert f"/media/{media_id}/a48.jpg" in text_of(fred_phone.get("/u/olive"))  # but on the profile
