@@ -3,7 +3,8 @@
 ``create_app(config=None)`` builds an app: configuration, database, login,
 CSRF, Babel, device detection, blueprints and the request hooks.
 """
-from functools import cached_property
+import gzip
+from functools import cached_property, lru_cache
 
 from flask import Flask, Response, g, request
 from flask_babel import get_locale
@@ -36,10 +37,32 @@ class Portal(Flask):
 
     def url_for(self, endpoint, *, _external=None, **values):
         """Absolute URLs (mails, feeds, invite links: made to leave this request) never carry a
-        handset's session token."""
+        handset's session token. Static files get a content fingerprint (``?v=``), so they
+        can be cached for a year and still change on upgrade."""
         if _external:
             values.setdefault(sessions.PARAM, None)
+        if endpoint == "static" and "filename" in values:
+            values.setdefault("v", static_fingerprint(values["filename"]))
         return super().url_for(endpoint, _external=_external, **values)
+
+    def get_send_file_max_age(self, filename):
+        """A year for fingerprinted static files (the URL changes with the content)."""
+        if request and request.args.get("v"):
+            return 365 * 24 * 3600
+        return super().get_send_file_max_age(filename)
+
+
+@lru_cache(maxsize=64)
+def static_fingerprint(filename):
+    """A short hash of a static file's content."""
+    import hashlib
+    from pathlib import Path
+
+    path = Path(__file__).parent / "static" / filename
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
 
 
 class HealthCheck:
@@ -109,6 +132,30 @@ def _register_blueprints(app):
         app.register_blueprint(module.bp)
 
 
+GZIP_MIN_BYTES = 512
+
+
+def _gzip(response):
+    """Compress PC-set pages for clients that accept gzip (never for carrier handsets; the
+    mobile set is small and some handsets and proxies mishandle compressed XHTML)."""
+    device = g.get("device")
+    compressible = 200 <= response.status_code < 300 or response.status_code == 404
+    if (device is None or device.kind != "pc" or device.is_carrier or response.direct_passthrough
+            or not compressible
+            or "Content-Encoding" in response.headers
+            or not response.mimetype.startswith(("text/", "application/xhtml+xml", "application/atom+xml"))):
+        return response
+    response.vary.add("Accept-Encoding")
+    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return response
+    body = response.get_data()
+    if len(body) < GZIP_MIN_BYTES:
+        return response
+    response.set_data(gzip.compress(body, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
 def _register_hooks(app):
     app.jinja_env.filters["xhtml"] = xhtml
     app.jinja_env.filters["richtext"] = richtext
@@ -127,6 +174,7 @@ def _register_hooks(app):
     @app.after_request
     def _finish(response):
         response = keitai.encode_response(response)
+        response = _gzip(response)
         response.vary.add("User-Agent")
         response.vary.add("Cookie")
         headers = response.headers

@@ -93,3 +93,21 @@ def test_japanese_and_english_text(make_client):
     en = make_client(PC_UA, Accept_Language="en").get("/login").get_data(as_text=True)
     assert "ログイン" in ja and "Log in" not in ja
     assert "Log in" in en and "ログイン" not in en
+
+
+def test_pc_pages_are_gzipped_for_clients_that_accept_it(make_client):
+    import gzip
+
+    pc = make_client(PC_UA, Accept_Encoding="gzip, deflate")
+    response = pc.get("/login")
+    assert response.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in response.vary
+    assert b"<!DOCTYPE html>" in gzip.decompress(response.data)
+    docomo = make_client(DOCOMO_UA, Accept_Encoding="gzip")
+    assert "Content-Encoding" not in docomo.get("/login").headers  # never for carrier handsets
+
+
+def test_static_files_are_fingerprinted_and_cached_long(client):
+    html = client.get("/login").get_data(as_text=True)
+    href = re.search(r'href="(/static/pc\.css\?v=[0-9a-f]+)"', html).group(1)
+    with client.get(href) as response:
+        assert response.status_code == 200 and response.cache_control.max_age == 365 * 24 * 3600
