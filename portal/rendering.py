@@ -5,7 +5,6 @@ same page names. A PrefixLoader exposes them as ``mobile/...`` and ``pc/...``;
 inside a set, ``{% extends "_base.html" %}`` resolves to the same set, so the
 templates never name their own set.
 """
-import math
 import re
 from urllib.parse import urlencode
 from pathlib import Path
@@ -200,6 +199,11 @@ class KeysetPage:
         return {"after": getattr(self.items[0], self._key), "before": None, "page": None}
 
 
+def part_arg():
+    """The ``part`` query argument of a text split into parts (1 when missing or bad)."""
+    return max(1, _int_arg("part"))
+
+
 def _int_arg(name):
     """A non-negative int query argument, 0 when missing or bad."""
     value = request.args.get(name, "")
@@ -279,7 +283,3 @@ def text_part(text, budget, number):
     number = max(1, min(number, len(parts)))
     return parts[number - 1], number, len(parts)
 
-
-def page_count(total, per_page):
-    """How many pages ``total`` items fill."""
-    return max(1, math.ceil(total / per_page))

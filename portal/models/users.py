@@ -5,7 +5,7 @@ import secrets
 from flask import current_app, has_app_context
 from flask_login import UserMixin
 from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
-                    IntegerField, TextField, fn)
+                    IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..db import BaseModel, database, utcnow
@@ -80,11 +80,6 @@ class User(UserMixin, BaseModel):
     def by_login_id(cls, login_id):
         """The user with this login id (case-insensitive), or None."""
         return cls.get_or_none(cls.login_id == (login_id or "").strip().lower())
-
-    @classmethod
-    def visible(cls):
-        """Users whose content may be shown: not suspended."""
-        return cls.select().where(cls.is_suspended == False)  # noqa: E712
 
     @classmethod
     def search(cls, text):
@@ -235,7 +230,3 @@ class SiteSetting(BaseModel):
          .on_conflict(conflict_target=[cls.key], update={cls.value: value})
          .execute())
 
-
-def count_users():
-    """Number of accounts (used by the demo seeder and the admin page)."""
-    return User.select(fn.COUNT(User.id)).scalar()

@@ -18,7 +18,7 @@ from ..models.diary import (PHOTOS_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX, add_co
 from ..models.likes import liked_by
 from ..models.visibility import GROUP, LEVELS, choices
 from ..notices import Notice, provider
-from ..rendering import KeysetPage, Page, editable_parts, render
+from ..rendering import KeysetPage, Page, editable_parts, part_arg, render
 from .photos import media_error_message, pictures_stored, read_pictures, remove_files
 from .util import ActionForm, BaseForm, get_user_or_404
 
@@ -97,12 +97,7 @@ def entry(entry_id):
                   photos=DiaryPhoto.of(entry.id),
                   liked=entry.id in liked_by("diary", [entry.id], viewer),
                   can_comment=privacy.can_comment(viewer, entry, rel=rel),
-                  is_owner=rel == privacy.SELF, form=CommentForm(), part=_part())
-
-
-def _part():
-    value = request.args.get("part", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+                  is_owner=rel == privacy.SELF, form=CommentForm(), part=part_arg())
 
 
 def _comments(entry, viewer):
@@ -144,7 +139,7 @@ def comment(comment_id):
     author = User.select().where((User.id == found.author_id) & privacy.visible_users(current_user)).first()
     if author is None:
         abort(404)
-    return render("diary/comment.html", entry=entry, comment=found, author=author, part=_part())
+    return render("diary/comment.html", entry=entry, comment=found, author=author, part=part_arg())
 
 
 @bp.route("/diary/comments/<int:comment_id>/delete", methods=["POST"])
@@ -219,7 +214,7 @@ def edit(entry_id):
     entry = _own_entry(entry_id)
     budget = max(0, g.device.text_budget - EDIT_FORM_BYTES) if g.device.text_budget else 0
     parts = editable_parts(entry.body, budget, g.device.codec) if budget else [entry.body]
-    number = max(1, min(_part(), len(parts)))
+    number = max(1, min(part_arg(), len(parts)))
     form = _entry_form(entry)
     if request.method == "GET":
         form.body.data = parts[number - 1]

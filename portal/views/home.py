@@ -1,4 +1,4 @@
-"""The home page, the language switch and the about page."""
+"""The home page, the notices center, the language switch and the jump page to other sites."""
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 

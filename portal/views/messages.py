@@ -13,7 +13,7 @@ from ..models import Message, User
 from ..models import messages as boxes
 from ..models.messages import BODY_MAX, SUBJECT_MAX
 from ..notices import Notice, provider
-from ..rendering import KeysetPage, render
+from ..rendering import KeysetPage, part_arg, render
 from .util import ActionForm, BaseForm, abort_with
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
@@ -81,12 +81,7 @@ def show(message_id):
     sender, recipient = User.get_by_id(message.sender_id), User.get_by_id(message.recipient_id)
     return render("messages/show.html", message=message, sender=sender, recipient=recipient,
                   box=message.box_for(current_user.id), form=ActionForm(),
-                  part=_part())
-
-
-def _part():
-    value = request.args.get("part", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+                  part=part_arg())
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -15,7 +15,7 @@ from ..models import DiaryEntry, Footprint, FriendRequest, Friendship, Introduct
 from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
 from ..models.visibility import FIELD_LEVELS, choices
-from ..rendering import Page, render
+from ..rendering import Page, part_arg, render
 from .util import BaseForm, get_user_or_404
 
 bp = Blueprint("people", __name__)
@@ -93,7 +93,7 @@ def field(login_id, name):
     if name not in visible:
         abort(404)
     return render("people/field.html", owner=owner, name=name, label=FIELDS[name][0],
-                  value=visible[name].value, part=_int_arg("part"))
+                  value=visible[name].value, part=part_arg())
 
 
 @bp.route("/u/<login_id>/introductions")
@@ -104,12 +104,7 @@ def introductions(login_id):
     is_self = viewer is not None and viewer.id == owner.id
     query = _introductions(owner, viewer, is_self)
     return render("people/introductions.html", owner=owner, is_self=is_self,
-                  page=Page(query, per_page=g.device.long_page_size), part=_int_arg("part"))
-
-
-def _int_arg(name):
-    value = request.args.get(name, "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+                  page=Page(query, per_page=g.device.long_page_size), part=part_arg())
 
 
 def _introductions(owner, viewer, is_self):
