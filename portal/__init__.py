@@ -11,7 +11,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.local import LocalProxy
 
-from . import db, device, keitai, sessions
+from . import db, device, keitai, limits, sessions
 from .config import load_config
 from .extensions import babel, csrf, login_manager
 from .i18n import select_locale
@@ -90,6 +90,7 @@ def create_app(config=None):
     sessions.init_app(app)
     device.init_app(app)
     csrf.init_app(app)
+    limits.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories="translations")
     login_manager.init_app(app)

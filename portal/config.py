@@ -45,6 +45,16 @@ DEFAULTS = {
     "FOOTPRINT_RETENTION_DAYS": 30,
     "FOOTPRINT_DELETIONS_PER_MONTH": 10,
     "MESSAGES_PER_HOUR": 30,  # per sender; more gets a 429 page
+    # Rate limits (portal/limits.py): POSTs per member, or per address before login.
+    "RATE_LIMITS": True,
+    "RATE_LIMIT_NAMESPACE": "portal",  # prefix of the counters' keys (in Redis: one per site)
+    "LIMIT_LOGIN": "30 per minute; 300 per hour",  # per address: carrier gateways are shared
+    "LIMIT_REGISTRATION": "10 per hour; 50 per day",
+    "LIMIT_MESSAGES": "10 per minute; 100 per hour",
+    "LIMIT_COMMENTS": "10 per minute; 200 per hour",
+    "LIMIT_POSTS": "10 per minute; 100 per hour",
+    "LIMIT_FRIEND_REQUESTS": "10 per minute; 60 per hour",
+    "LIMIT_UPLOADS": "10 per minute; 100 per hour",
     # Optional e-mail; off while SMTP_HOST is empty.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
@@ -71,6 +81,11 @@ _ENV = {
     "PORTAL_INVITE_QUOTA": ("INVITE_QUOTA", int),
     "PORTAL_FOOTPRINT_RETENTION_DAYS": ("FOOTPRINT_RETENTION_DAYS", int),
     "PORTAL_MESSAGES_PER_HOUR": ("MESSAGES_PER_HOUR", int),
+    "PORTAL_RATELIMIT_ENABLED": ("RATE_LIMITS", lambda v: v.lower() in ("1", "true", "yes")),
+    "PORTAL_RATE_LIMIT_NAMESPACE": ("RATE_LIMIT_NAMESPACE", str),
+    **{f"PORTAL_{key}": (key, str) for key in ("LIMIT_LOGIN", "LIMIT_REGISTRATION", "LIMIT_MESSAGES",
+                                               "LIMIT_COMMENTS", "LIMIT_POSTS", "LIMIT_FRIEND_REQUESTS",
+                                               "LIMIT_UPLOADS")},
     "PORTAL_MAX_UPLOAD_BYTES": ("MAX_UPLOAD_BYTES", int),
     "PORTAL_MAX_UPLOAD_PIXELS": ("MAX_UPLOAD_PIXELS", int),
     "PORTAL_SMTP_HOST": ("SMTP_HOST", str),
@@ -111,9 +126,21 @@ def load_config(overrides=None, environ=None):
         raise ConfigError(f"REGISTRATION must be one of {', '.join(REGISTRATION_MODES)}")
     if config["DEFAULT_LANGUAGE"] not in LANGUAGES:
         raise ConfigError(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+    for key in config:
+        if key.startswith("LIMIT_"):
+            _check_limit(key, config[key])
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _secret_key_from(data_dir)
     return config
+
+
+def _check_limit(key, value):
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError as exc:
+        raise ConfigError(f"{key}: {value!r} is not a rate limit like '10 per minute; 100 per hour'") from exc
 
 
 def _secret_key_from(data_dir):

@@ -3,11 +3,14 @@ import logging
 
 from flask import g
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import device as device_module
 from .db import database
+from .limits import minutes_to_wait
 from .rendering import render
 
 log = logging.getLogger(__name__)
@@ -45,8 +48,12 @@ def init_app(app):
     def _http(error):
         if error.code is None or error.code < 400:
             return error
-        response = error_page(error.code if error.code in MESSAGES else 400,
-                              message=getattr(error, "portal_message", None))
+        message = getattr(error, "portal_message", None)
+        if isinstance(error, RateLimitExceeded):
+            message = ngettext("You are doing this too often. Please wait %(num)d minute and try again.",
+                               "You are doing this too often. Please wait %(num)d minutes and try again.",
+                               minutes_to_wait())
+        response = error_page(error.code if error.code in MESSAGES else 400, message=message)
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         if error.code == 429 and getattr(error, "retry_after", None):

@@ -45,16 +45,21 @@ def test_catalog_covers_every_string_in_the_source():
 def test_compiled_catalog_matches_the_po_file():
     with MO.open("rb") as fh:
         compiled = read_mo(fh)
-    po = {m.id: m.string for m in load_po() if m.id}
-    mo = {m.id: m.string for m in compiled if m.id}
+    def entries(catalog):  # plural messages have a list or tuple of ids and strings
+        return {tuple(m.id) if not isinstance(m.id, str) else m.id:
+                tuple(m.string) if not isinstance(m.string, str) else m.string for m in catalog if m.id}
+
+    po, mo = entries(load_po()), entries(compiled)
     assert po == mo, "run pybabel compile -d portal/translations"
 
 
 def test_placeholders_survive_translation():
     for message in load_po():
-        if not message.id or not isinstance(message.id, str):
+        if not message.id:
             continue
-        for token in ("%(name)s", "%(count)d", "%(code)s", "%(site)s", "%(min)d", "%(max)d"):
-            assert (token in message.id) == (token in message.string), message.id
+        msgid = message.id if isinstance(message.id, str) else message.id[0]
+        strings = [message.string] if isinstance(message.string, str) else list(message.string)
+        for token in ("%(name)s", "%(count)d", "%(code)s", "%(site)s", "%(min)d", "%(max)d", "%(num)d"):
+            assert all((token in msgid) == (token in string) for string in strings), msgid
 
 

@@ -8,6 +8,7 @@ from peewee import IntegrityError, fn
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
+from ..limits import limited
 from ..db import database, utcnow
 from .. import mail
 from ..models import Friendship, InviteCode, LoginAttempt, PasswordReset, SiteSetting, User
@@ -87,6 +88,7 @@ def registration_mode():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limited("REGISTRATION")
 def register():
     """Sign up: open to all, or with an invite code, as the site is set."""
     if current_user.is_authenticated:
@@ -139,6 +141,7 @@ def _create_user(form, invite):
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limited("LOGIN")
 def login():
     """Log in with login ID and password; throttled per account and per address."""
     if current_user.is_authenticated:
@@ -198,6 +201,7 @@ class ResetForm(BaseForm):
 
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@limited("REGISTRATION")
 def forgot():
     """Send a single-use reset link to the address of an account, if there is one.
     The answer is the same either way, so it tells nobody which addresses have accounts."""

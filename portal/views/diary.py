@@ -9,6 +9,7 @@ from wtforms import (BooleanField, MultipleFileField, SelectChoice, SelectField,
                      TextAreaField)
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from ..limits import limited
 from .. import privacy
 from ..db import database, utcnow
 from .. import media
@@ -108,6 +109,7 @@ def _comments(entry, viewer):
 
 
 @bp.route("/diary/<int:entry_id>/comments", methods=["GET", "POST"])
+@limited("COMMENTS")
 def comments(entry_id):
     """The comments of an entry, paginated oldest first; POST adds one."""
     entry, rel = visible_entry(entry_id)
@@ -158,6 +160,7 @@ def delete_comment_view(comment_id):
 
 
 @bp.route("/diary/new", methods=["GET", "POST"])
+@limited("POSTS")
 @login_required
 def new():
     """Write an entry."""

@@ -7,6 +7,7 @@ from peewee import IntegrityError
 from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
+from ..limits import limited
 from .. import privacy
 from ..db import database, utcnow
 from ..models import Alias, FriendGroup, FriendGroupMember, FriendRequest, Friendship, Introduction
@@ -61,6 +62,7 @@ def _checked(form):
 # --- Requests --------------------------------------------------------------------
 
 @bp.route("/u/<login_id>/befriend", methods=["GET", "POST"])
+@limited("FRIEND_REQUESTS")
 @login_required
 def befriend(login_id):
     """Ask someone to be friends, with an optional message."""

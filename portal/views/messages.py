@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from ..limits import limited
 from .. import mail, privacy
 from ..db import utcnow
 from ..models import Message, User
@@ -85,6 +86,7 @@ def show(message_id):
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@limited("MESSAGES")
 @login_required
 def compose():
     """Write a message (``?to=login_id`` fills in the recipient)."""
@@ -95,6 +97,7 @@ def compose():
 
 
 @bp.route("/<int:message_id>/reply", methods=["GET", "POST"])
+@limited("MESSAGES")
 @login_required
 def reply(message_id):
     """Reply to a message, optionally quoting it (``?quote=1``)."""

@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from wtforms import MultipleFileField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
+from ..limits import limited
 from .. import media, privacy
 from ..db import database
 from ..models import Album, Footprint, FriendGroup, Photo, PhotoComment, User
@@ -207,6 +208,7 @@ def album(album_id):
 
 
 @bp.route("/albums/<int:album_id>/upload", methods=["GET", "POST"])
+@limited("UPLOADS")
 @login_required
 def upload(album_id):
     """Add pictures to an album: several files at once; all are checked before any is stored."""
@@ -249,6 +251,7 @@ def visible_photo(photo_id):
 
 
 @bp.route("/photos/<int:photo_id>", methods=["GET", "POST"])
+@limited("COMMENTS")
 def photo(photo_id):
     """One photo with its neighbours in the album, comments and likes; POST comments."""
     photo = visible_photo(photo_id)
@@ -340,6 +343,7 @@ def _reorder(photo, step):
 
 
 @bp.route("/settings/avatar", methods=["GET", "POST"])
+@limited("UPLOADS")
 @login_required
 def avatar():
     """Upload (or remove) my profile picture."""

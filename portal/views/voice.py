@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from ..limits import limited
 from .. import privacy
 from ..models import User, Voice, VoiceMute
 from ..models.likes import Like, liked_by
@@ -37,6 +38,7 @@ def timeline_for(user):
 
 
 @bp.route("/voice/", methods=["GET", "POST"])
+@limited("POSTS")
 @login_required
 def timeline():
     """The friends' voice timeline, with the form to post."""
@@ -60,6 +62,7 @@ def visible_voice(voice_id):
 
 
 @bp.route("/voice/<int:voice_id>", methods=["GET", "POST"])
+@limited("COMMENTS")
 def show(voice_id):
     """A voice with its replies; POST replies to it."""
     voice = visible_voice(voice_id)
