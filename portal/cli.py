@@ -5,7 +5,7 @@ import sys
 import click
 
 from . import create_app, db, demo
-from .models import User
+from .models import User, media_ids
 
 
 def _app():
@@ -145,15 +145,6 @@ def thumbs():
     """Picture variants (thumbnails)."""
 
 
-def _all_media_ids():
-    from .models import Album, Photo
-
-    ids = [p.media_id for p in Photo.select(Photo.media_id)]
-    ids += [u.avatar_media for u in User.select(User.avatar_media).where(User.avatar_media.is_null(False))]
-    ids += [a.cover_media for a in Album.select(Album.cover_media).where(Album.cover_media.is_null(False))]
-    return sorted(set(ids))
-
-
 @thumbs.command("rebuild")
 def thumbs_rebuild():
     """Regenerate every variant of every stored picture, with a progress bar."""
@@ -161,7 +152,7 @@ def thumbs_rebuild():
 
     app = _app()
     with db.database.connection_context():
-        ids = _all_media_ids()
+        ids = media_ids()
     with click.progressbar(length=len(ids), label="rebuilding thumbnails") as bar:
         done = [0]
 
@@ -185,7 +176,7 @@ def clean_media(dry_run, min_age):
 
     app = _app()
     with db.database.connection_context():
-        known = set(_all_media_ids())
+        known = set(media_ids())
     found = media.orphans(app.config["MEDIA_DIR"], known, min_age=min_age)
     for path in found:
         click.echo(f"{'would remove' if dry_run else 'removing'} {path}")

@@ -6,7 +6,7 @@ Models subclass ``BaseModel``; the proxy is initialised by ``init_app`` from
 import datetime
 from pathlib import Path
 
-from peewee import DatabaseProxy, Model, SqliteDatabase
+from peewee import CharField, DatabaseProxy, Model, SqliteDatabase
 from playhouse import db_url
 from playhouse.migrations import Runner
 
@@ -33,6 +33,18 @@ class BaseModel(Model):
     class Meta:
         database = database
         legacy_table_names = False
+
+
+class MediaIdField(CharField):
+    """A column holding a media id (portal/media.py): the file lives under MEDIA_DIR.
+
+    Declaring media columns with this type is what lets ``models.media_ids()`` find every
+    file the database points to (backups, ``portal clean-media``, thumbnails), so an area
+    that stores pictures needs nothing else."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 40)
+        super().__init__(**kwargs)
 
 
 def month_of(field):

@@ -147,7 +147,19 @@ def test_cli_thumbs_rebuild_and_clean_media(app_config):
     from PIL import Image
 
     media.commit_file(media.save_original(Image.new("RGB", (10, 10)), media_dir, orphan))
+    # Every kind of picture row keeps its file: a diary picture and an avatar too.
+    from portal.models import DiaryEntry, DiaryPhoto
+
+    kept = {}
+    for kind in ("diary", "avatar"):
+        kept[kind] = media.new_media_id()
+        media.commit_file(media.save_original(Image.new("RGB", (10, 10)), media_dir, kept[kind]))
+    with database.connection_context():
+        entry = DiaryEntry.select().first()
+        DiaryPhoto.create(entry=entry, media_id=kept["diary"], width=10, height=10)
+        User.create(login_id="pictured", nickname="P", password_hash="x", avatar_media=kept["avatar"])
     result = run_cli(app_config, "clean-media", "--min-age", "0")
     assert result.exit_code == 0 and "1 orphans" in result.output
     assert not media.media_path(media_dir, orphan).exists()
     assert media.media_path(media_dir, photo.media_id).exists()
+    assert all(media.media_path(media_dir, media_id).exists() for media_id in kept.values())

@@ -25,6 +25,18 @@ __all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryCommen
            "User", "Voice", "VoiceMute"]
 
 
+def media_ids():
+    """Every media id a row points to (the columns declared as MediaIdField), sorted."""
+    from ..db import MediaIdField
+
+    found = set()
+    for model in ALL_MODELS:
+        for field in model._meta.sorted_fields:
+            if isinstance(field, MediaIdField):
+                found.update(value for (value,) in model.select(field).where(field.is_null(False)).tuples())
+    return sorted(found)
+
+
 def _can_see(viewer, item):
     from .. import privacy
 

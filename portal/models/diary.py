@@ -2,7 +2,7 @@
 (Mixi's comment history: whoever commented is told of later comments)."""
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from ..db import BaseModel, database, utcnow
+from ..db import BaseModel, MediaIdField, database, utcnow
 from .friends import FriendGroup
 from .users import User
 from .visibility import FRIENDS, OnTheLadder
@@ -32,7 +32,7 @@ class DiaryPhoto(BaseModel):
     """A picture attached to a diary entry (at most ``PHOTOS_MAX``); it shares the entry's visibility."""
 
     entry = ForeignKeyField(DiaryEntry, backref="+", on_delete="CASCADE")
-    media_id = CharField(max_length=40, unique=True)
+    media_id = MediaIdField(unique=True)
     width = IntegerField()
     height = IntegerField()
     position = IntegerField(default=0)

@@ -2,7 +2,7 @@
 comments; likes go through the shared like mechanism."""
 from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from ..db import BaseModel, database, utcnow
+from ..db import BaseModel, MediaIdField, database, utcnow
 from .friends import FriendGroup
 from .users import User
 from .visibility import FRIENDS, OnTheLadder
@@ -18,7 +18,7 @@ class Album(OnTheLadder, BaseModel):
     description = TextField(default="")
     visibility = CharField(max_length=10, default=FRIENDS)
     group = ForeignKeyField(FriendGroup, null=True, backref="+", on_delete="SET NULL")
-    cover_media = CharField(max_length=40, null=True)
+    cover_media = MediaIdField(null=True)
     photo_count = IntegerField(default=0)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
@@ -32,7 +32,7 @@ class Photo(BaseModel):
 
     owner = ForeignKeyField(User, backref="+", on_delete="CASCADE")
     album = ForeignKeyField(Album, backref="photos", on_delete="CASCADE")
-    media_id = CharField(max_length=40, unique=True)
+    media_id = MediaIdField(unique=True)
     width = IntegerField()
     height = IntegerField()
     caption = CharField(max_length=CAPTION_MAX * 4, default="")

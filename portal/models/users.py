@@ -8,7 +8,7 @@ from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import BaseModel, database, utcnow
+from ..db import BaseModel, MediaIdField, database, utcnow
 
 LOGIN_ID_PATTERN = r"^[a-z0-9_]{3,20}$"
 
@@ -45,7 +45,7 @@ class User(UserMixin, BaseModel):
     # Messages: "friends" (only friends may write to me, the default) or "members".
     message_policy = CharField(max_length=10, default="friends")
     email_on_message = BooleanField(default=False)
-    avatar_media = CharField(max_length=40, null=True)  # a media id (portal/media.py)
+    avatar_media = MediaIdField(null=True)
 
     def set_password(self, password):
         """Hash and store a new password (scrypt) and end every other session."""
