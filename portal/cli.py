@@ -185,5 +185,37 @@ def clean_media(dry_run, min_age):
     click.echo(f"{len(found)} orphans")
 
 
+@main.command("backup")
+@click.argument("path", type=click.Path(file_okay=False))
+def backup_command(path):
+    """Copy the database and the media folder into the new folder PATH (safe while serving)."""
+    from . import backup
+
+    app = _app()
+    try:
+        manifest = backup.backup(app, path)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written to {path}: {manifest['database']} database (schema {manifest['schema']}), "
+               f"{len(manifest['media_files'])} media files")
+    for media_id in manifest["missing_media"]:
+        click.echo(f"warning: picture {media_id} was deleted while the backup ran; its row points nowhere", err=True)
+
+
+@main.command("restore")
+@click.argument("path", type=click.Path(exists=True, file_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that already has accounts.")
+def restore_command(path, force):
+    """Replace the database and media folder with the backup in PATH (stop the server first)."""
+    from . import backup
+
+    app = _app()
+    try:
+        applied = backup.restore(app, path, force=force)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored from {path}" + (f"; migrations applied: {', '.join(applied)}" if applied else ""))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -134,6 +134,17 @@ def post(client, path, data=None, token_from=None, **kwargs):
     return client.post(path, data=data, **kwargs)
 
 
+def run_cli(app_config, *args, input=None):
+    """Run the ``portal`` command on the test's data dir and database; returns click's Result."""
+    from click.testing import CliRunner
+
+    from portal import cli
+
+    env = {"PORTAL_DATA_DIR": app_config["DATA_DIR"], "DATABASE_URL": app_config["DATABASE_URL"],
+           "PORTAL_SECRET_KEY": "cli-test"}
+    return CliRunner().invoke(cli.main, list(args), env=env, input=input, catch_exceptions=False)
+
+
 def login(client, login_id="alice", password=PASSWORD, **extra):
     """Log ``client`` in through the login form; returns the response."""
     return post(client, "/login", {"login_id": login_id, "password": password, **extra},

@@ -6,10 +6,10 @@ import sys
 import time
 import urllib.request
 
-from click.testing import CliRunner
 from playhouse.schema_diff import diff_models
 
-from portal import cli, create_app, db
+from conftest import run_cli
+from portal import create_app, db
 from portal.db import database
 from portal.models import ALL_MODELS, InviteCode, User
 
@@ -49,13 +49,6 @@ def test_upgrade_keeps_data_of_an_older_schema(app_config):
         InviteCode.create(note="works")
         assert not diff_models(database.obj, ALL_MODELS)
     assert db.upgrade() == []  # idempotent
-
-
-def run_cli(app_config, *args, input=None):
-    env = {"PORTAL_DATA_DIR": app_config["DATA_DIR"], "DATABASE_URL": app_config["DATABASE_URL"],
-           "PORTAL_SECRET_KEY": "cli-test"}
-    result = CliRunner().invoke(cli.main, list(args), env=env, input=input, catch_exceptions=False)
-    return result
 
 
 def test_cli_init_upgrades_an_old_database(app_config):

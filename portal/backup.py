@@ -1,0 +1,261 @@
+"""Backups: ``portal backup PATH`` and ``portal restore PATH``.
+
+A backup is a folder::
+
+    PATH/manifest.json     what is inside (written last: no manifest, no backup)
+    PATH/database.sqlite3  SQLite: a copy made with SQLite's online backup API
+    PATH/database.pgdump   PostgreSQL: ``pg_dump --format=custom``
+    PATH/media/...         the media folder (originals and their variants)
+
+It is consistent while the server runs. The database copy is one snapshot (SQLite's
+backup API, or pg_dump's transaction). Media files are copied before the snapshot and
+then, for every id the snapshot points to that was not copied yet, after it: a picture is
+written to disk before its row (media.py), so every row in the snapshot has its file. The
+only file that can be missing is one uploaded after the first pass and deleted again
+before the second; such ids are listed in the manifest and reported.
+
+Restore puts the database and the media folder back as they were (files not in the backup
+are removed from the media folder), then applies newer migrations. The server must be
+stopped while restoring.
+"""
+import datetime
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+from pathlib import Path
+
+from peewee import PostgresqlDatabase
+
+from . import db
+from .db import MediaIdField, database
+
+FORMAT = 1
+MANIFEST = "manifest.json"
+SQLITE_FILE = "database.sqlite3"
+PG_FILE = "database.pgdump"
+_SKIP_SUFFIXES = (".tmp", ".lock")
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done; the message says why."""
+
+
+def _is_postgres():
+    return isinstance(database.obj, PostgresqlDatabase)
+
+
+def _media_files(media_dir):
+    """Relative paths of the files in the media folder (no locks, no half-written files)."""
+    media_dir = Path(media_dir)
+    if not media_dir.is_dir():
+        return []
+    return sorted(str(path.relative_to(media_dir)) for path in media_dir.rglob("*")
+                  if path.is_file() and not path.name.endswith(_SKIP_SUFFIXES) and path.name != ".lock")
+
+
+def _copy(source_dir, target_dir, relative):
+    target = Path(target_dir) / relative
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        shutil.copy2(Path(source_dir) / relative, target)
+    except FileNotFoundError:  # deleted since it was listed
+        return False
+    return True
+
+
+def _media_columns(models):
+    return [(model._meta.table_name, field.column_name) for model in models
+            for field in model._meta.sorted_fields if isinstance(field, MediaIdField)]
+
+
+def _referenced_ids(query, models):
+    """Media ids the rows point to; ``query(sql)`` returns rows of one column."""
+    ids = set()
+    for table, column in _media_columns(models):
+        ids.update(value for (value,) in query(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'))
+    return ids
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def backup(app, path):
+    """Write a backup of the app's database and media folder to the new folder ``path``."""
+    from .models import ALL_MODELS
+
+    path = Path(path)
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise BackupError(f"{path} already exists and is not an empty folder")
+    media_dir = Path(app.config["MEDIA_DIR"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".backup-", dir=path.parent))
+    try:
+        copied = {name for name in _media_files(media_dir) if _copy(media_dir, work / "media", name)}
+        if _is_postgres():
+            kind = "postgresql"
+            _pg_dump(app.config["DATABASE_URL"], work / PG_FILE)
+            with database.connection_context():
+                referenced = _referenced_ids(lambda sql: database.execute_sql(sql).fetchall(), ALL_MODELS)
+        else:
+            kind = "sqlite"
+            _sqlite_snapshot(database.obj.database, work / SQLITE_FILE)
+            with sqlite3.connect(work / SQLITE_FILE) as snapshot:
+                referenced = _referenced_ids(lambda sql: snapshot.execute(sql).fetchall(), ALL_MODELS)
+        missing = []
+        have = {Path(name).parts[1] for name in copied if len(Path(name).parts) > 2}
+        for media_id in sorted(referenced - have):
+            folder = media_dir / media_id[:2] / media_id
+            names = [str(p.relative_to(media_dir)) for p in folder.glob("*") if p.is_file()] if folder.is_dir() else []
+            copied.update(name for name in names if not name.endswith(_SKIP_SUFFIXES) and _copy(media_dir, work / "media", name))
+            if not (work / "media" / media_id[:2] / media_id).is_dir():
+                missing.append(media_id)
+        files = {name: {"size": (work / "media" / name).stat().st_size, "sha256": _sha256(work / "media" / name)}
+                 for name in sorted(copied)}
+        with database.connection_context():
+            schema = db.schema_version()
+        manifest = {"format": FORMAT, "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                    "database": kind, "schema": schema, "media_files": files, "missing_media": missing}
+        (work / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        if path.exists():
+            path.rmdir()
+        os.replace(work, path)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _sqlite_snapshot(source_file, target_file):
+    source = sqlite3.connect(source_file, timeout=30)
+    target = sqlite3.connect(target_file)
+    try:
+        with target:
+            source.backup(target)
+        if target.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError("the database copy failed its integrity check")
+    finally:
+        target.close()
+        source.close()
+
+
+def _pg_tool(name):
+    tool = shutil.which(name)
+    if not tool:
+        raise BackupError(f"{name} is not installed (Debian: apt install postgresql-client)")
+    return tool
+
+
+def _pg_schema():
+    with database.connection_context():
+        return database.execute_sql("SELECT current_schema()").fetchone()[0]
+
+
+def _pg_dump(url, target):
+    command = [_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges",
+               f"--schema={_pg_schema()}", f"--file={target}", f"--dbname={url}"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
+
+
+def read_manifest(path):
+    """The manifest of the backup in ``path``; BackupError if it is not a complete backup."""
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BackupError(f"{path} is not a portal backup (no readable {MANIFEST})") from exc
+    if manifest.get("format") != FORMAT:
+        raise BackupError(f"unknown backup format {manifest.get('format')!r}")
+    return manifest
+
+
+def has_content():
+    """Whether the configured database already holds accounts."""
+    from .models import User
+
+    with database.connection_context():
+        try:
+            return User.table_exists() and User.select().exists()
+        except Exception:  # noqa: BLE001 - a database without our tables has no content
+            return False
+
+
+def restore(app, path, force=False):
+    """Put the backup in ``path`` in place of the app's database and media folder."""
+    path = Path(path)
+    manifest = read_manifest(path)
+    kind = "postgresql" if _is_postgres() else "sqlite"
+    if manifest["database"] != kind:
+        raise BackupError(f"this backup holds a {manifest['database']} database; the site uses {kind}")
+    for name, info in manifest["media_files"].items():
+        file = path / "media" / name
+        if not file.is_file() or file.stat().st_size != info["size"]:
+            raise BackupError(f"the backup is damaged: media/{name} is missing or has the wrong size")
+    if has_content() and not force:
+        raise BackupError("the database is not empty; use --force to replace it with the backup")
+    if kind == "postgresql":
+        _pg_restore(app.config["DATABASE_URL"], path / PG_FILE)
+    else:
+        _sqlite_restore(path / SQLITE_FILE, database.obj.database)
+    _restore_media(path / "media", Path(app.config["MEDIA_DIR"]), manifest["media_files"])
+    return db.upgrade()
+
+
+def _sqlite_restore(backup_file, target_file):
+    if not database.is_closed():
+        database.close()
+    source = sqlite3.connect(backup_file)
+    target = sqlite3.connect(target_file, timeout=30)
+    try:
+        with target:
+            source.backup(target)
+    finally:
+        target.close()
+        source.close()
+
+
+def _pg_restore(url, dump):
+    with database.connection_context():
+        schema = database.execute_sql("SELECT current_schema()").fetchone()[0]
+        database.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        database.execute_sql(f'CREATE SCHEMA "{schema}"')
+    tool = _pg_tool("pg_restore")
+    # Everything but the schema itself, which was just made empty (the public schema is
+    # not in every dump, a named one is).
+    listing = subprocess.run([tool, "--list", str(dump)], capture_output=True, text=True, check=False)
+    if listing.returncode:
+        raise BackupError(f"pg_restore cannot read the dump: {listing.stderr.strip()}")
+    entries = "\n".join(line for line in listing.stdout.splitlines() if " SCHEMA - " not in line)
+    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as fh:
+        fh.write(entries + "\n")
+    command = [tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
+               f"--use-list={fh.name}", f"--dbname={url}", str(dump)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    finally:
+        os.unlink(fh.name)
+    if result.returncode:
+        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+
+
+def _restore_media(source, media_dir, files):
+    """Make ``media_dir`` hold exactly the backup's files."""
+    media_dir.mkdir(parents=True, exist_ok=True)
+    wanted = set(files)
+    for name in _media_files(media_dir):
+        if name not in wanted:
+            (media_dir / name).unlink(missing_ok=True)
+    for name in sorted(wanted):
+        _copy(source, media_dir, name)
+    for folder in sorted((p for p in media_dir.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(folder.iterdir()):
+            folder.rmdir()
