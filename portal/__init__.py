@@ -121,7 +121,15 @@ def _init_login(app):
 
     @login_manager.user_loader
     def load_user(session_id):
-        return User.by_session_id(session_id)
+        from flask import g
+
+        from .models.messages import unread_query
+
+        # The unread count every page's menu shows comes with the user row (one query).
+        user = User.by_session_id(session_id, unread_query(User.id).alias("unread_messages"))
+        if user is not None:
+            g.unread_messages = user.unread_messages
+        return user
 
 
 def _register_blueprints(app):

@@ -10,6 +10,7 @@ Levels, widest first: public, members, fof (friends of friends), friends, group
 both directions. Suspended users' content is hidden from everyone but admins'
 moderation tools.
 """
+from flask import g, has_request_context, request
 from peewee import SQL, fn
 
 from .models import Block, FriendGroupMember, Friendship, ProfileField, User
@@ -34,6 +35,10 @@ def is_blocked(a, b):
     """True when either user blocked the other."""
     if a is None or b is None:
         return False
+    if _id(a) == _id(b):
+        return False
+    if _reading():
+        return _known_relation(_id(a), _id(b)) == BLOCKED
     return Block.between(_id(a), _id(b))
 
 
@@ -45,7 +50,8 @@ def relation(viewer, owner):
     """How ``viewer`` stands to ``owner``: self, friend, fof, member, anonymous or blocked.
 
     One query: the block, friendship and friend-of-friend tests are EXISTS
-    subqueries of a single SELECT.
+    subqueries of a single SELECT. While reading (GET), the answer is kept for the rest
+    of the request, since the view, its checks and the template ask the same question.
     """
     viewer_id = _viewer_id(viewer)
     if viewer_id is None:
@@ -53,6 +59,22 @@ def relation(viewer, owner):
     owner_id = _id(owner)
     if viewer_id == owner_id:
         return SELF
+    return _known_relation(viewer_id, owner_id) if _reading() else _relation(viewer_id, owner_id)
+
+
+def _reading():
+    return has_request_context() and request.method in ("GET", "HEAD")
+
+
+def _known_relation(viewer_id, owner_id):
+    """relation() kept for the rest of the request (a block counts in both directions)."""
+    known = g.setdefault("relations", {})
+    if (viewer_id, owner_id) not in known:
+        known[(viewer_id, owner_id)] = _relation(viewer_id, owner_id)
+    return known[(viewer_id, owner_id)]
+
+
+def _relation(viewer_id, owner_id):
     friend, mid = Friendship.alias("rf"), Friendship.alias("rm")
     blocked = _blocked_exists(owner_id, viewer_id)
     is_friend = fn.EXISTS(friend.select(SQL("1")).where(
@@ -210,7 +232,11 @@ def can_see_own_visitors(user):
 # --- Content items (diary entries, voices, later photos and topics) -------------
 
 def can_see_item(viewer, item, rel=None):
-    """May ``viewer`` see ``item`` (anything with owner, visibility and group)?"""
+    """May ``viewer`` see ``item`` (anything with owner, visibility and group)? A reply is seen
+    by whoever may see what it answers (its level is the thread's, not its writer's), except
+    across a block with its writer."""
+    if getattr(item, "reply_to_id", None) is not None:
+        return can_see_item(viewer, item.reply_to) and can_view_profile(viewer, item.owner)
     return can_see(viewer, item.owner, item.visibility, getattr(item, "group_id", None), rel=rel)
 
 

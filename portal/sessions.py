@@ -24,6 +24,9 @@ from .models.sessions import UrlSession
 PARAM = "sid"
 COOKIE = "msid"
 IDLE = datetime.timedelta(hours=1)
+# An unchanged session is written back only when its row is older than this, so a page
+# view costs no write; the idle expiry is then exact to within REFRESH.
+REFRESH = datetime.timedelta(minutes=5)
 SERIALIZER = TaggedJSONSerializer()  # what Flask's cookie sessions use: Markup, datetimes, bytes
 
 
@@ -41,6 +44,7 @@ class ServerSession(CallbackDict, SessionMixin):
         self.rotated_from = None
         self.token_used = False  # the token went into a URL: keep the session
         self.new = True  # no row yet
+        self.saved_at = None  # when the row was last written
 
 
 def _ua_hash():
@@ -66,6 +70,7 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                 session = ServerSession(SERIALIZER.loads(row.data), token=token,
                                         from_cookie=cookie_token == token)
                 session.new = False
+                session.saved_at = row.updated_at
                 return session
         return ServerSession()
 
@@ -83,6 +88,12 @@ class PortalSessionInterface(SecureCookieSessionInterface):
         if not (session or session.modified or session.rotated_from or session.token_used):
             return
         now = utcnow()
+        unchanged = not (session.new or session.modified or session.rotated_from)
+        if unchanged and session.saved_at is not None and session.saved_at > now - REFRESH:
+            if not session.from_cookie:
+                self._set_cookie(app, session, response)  # until the client shows it keeps it
+            response.vary.add("Cookie")
+            return
         with database.connection_context():
             with database.atomic():
                 if session.rotated_from:
@@ -95,6 +106,10 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                 # Forget idle sessions whenever a new one starts (indexed on updated_at).
                 if session.new or session.rotated_from:
                     UrlSession.delete().where(UrlSession.updated_at < now - IDLE).execute()
+        self._set_cookie(app, session, response)
+
+    @staticmethod
+    def _set_cookie(app, session, response):
         response.set_cookie(COOKIE, session.token, httponly=True, samesite="Lax",
                             secure=app.config["SESSION_COOKIE_SECURE"], path="/")
         response.vary.add("Cookie")

@@ -12,17 +12,10 @@ from pathlib import Path
 from PIL import Image
 
 from conftest import run_cli
+from dbsnapshot import tables
 from portal import create_app, media
 from portal.db import database
-from portal.models import ALL_MODELS, DiaryEntry, DiaryPhoto, Photo, User, media_ids
-
-
-def tables():
-    """Every row of every table (and the migration history), in a comparable form."""
-    with database.connection_context():
-        rows = {model._meta.table_name: sorted(map(repr, model.select().tuples())) for model in ALL_MODELS}
-        rows["schema_migration"] = sorted(map(repr, database.execute_sql("SELECT * FROM schema_migration").fetchall()))
-    return rows
+from portal.models import DiaryEntry, DiaryPhoto, Photo, User, media_ids
 
 
 def files(media_dir):

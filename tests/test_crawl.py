@@ -8,13 +8,21 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, text_of
+from dbsnapshot import differences, tables
 from pagecheck import check_page
+from querycount import count_queries
 from portal import demo
 from portal.db import database
 
 CLIENTS = {"docomo": (DOCOMO_UA, "mobile"), "softbank": (SOFTBANK_UA, "mobile"), "pc": (PC_UA, "pc")}
 SKIP = re.compile(r"^/(lang/|static/|healthz)|[?&]view=")
 MAX_PAGES = 400
+MAX_STATEMENTS = 12
+# What a GET may write, by design: footprints (a visit is recorded, and old ones purged when
+# the owner opens the list), the handset session store, "seen" markers (comment watches,
+# notices) and the read time of a message opened by its recipient.
+GET_WRITES = ("footprint", "footprint_deletion", "url_session", "comment_watch.seen_at",
+              "message.read_at", "user.footprints_seen_at", "user.likes_seen_at", "user.invitees_seen_at")
 
 
 def links_of(html, base):
@@ -37,12 +45,16 @@ def image_size(client, src, cache):
     return cache[src]
 
 
-def crawl(client, kind, start="/"):
+def crawl(client, kind, start="/", statements=None):
+    """Follow every link from ``start``; ``statements`` (a dict) gets the SQL count per page."""
     seen, queue, pages, images = {start}, deque([start]), 0, {}
     problems = []
     while queue and pages < MAX_PAGES:
         path = queue.popleft()
-        response = client.get(path)
+        with count_queries() as queries:
+            response = client.get(path)
+        if statements is not None:
+            statements[path] = len(queries)
         pages += 1
         if response.status_code in (301, 302):
             continue
@@ -79,7 +91,18 @@ def test_crawl_demo_site(demo_site, make_client, name, login_id):
     ua, kind = CLIENTS[name]
     client = make_client(ua)
     assert login(client, login_id, demo.DEMO_PASSWORD).status_code == 302
-    pages, problems = crawl(client, kind)
+    before = tables(GET_WRITES)
+    statements = {}
+    pages, problems = crawl(client, kind, statements=statements)
     assert not problems, problems
     print(f"crawled {pages} {kind} pages as {login_id} ({name})")
     assert pages >= 25, pages
+    # Reading never changes anything but the intended GET writes.
+    changes = differences(before, tables(GET_WRITES))
+    assert not changes, changes
+    # No page runs more than MAX_STATEMENTS SQL statements, whatever it shows.
+    worst = sorted(statements.items(), key=lambda item: -item[1])
+    print(f"SQL statements per page: max {worst[0][1]} ({worst[0][0]}), "
+          f"median {sorted(statements.values())[len(statements) // 2]}")
+    over = [(path, n) for path, n in worst if n > MAX_STATEMENTS]
+    assert not over, over

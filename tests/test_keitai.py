@@ -9,6 +9,7 @@ import pytest
 from conftest import DOCOMO_UA, DOCOMO2_UA, PASSWORD, PC_UA, W3M_UA, csrf_token, text_of
 from portal.db import database
 from portal.models import DiaryEntry, UrlSession
+from querycount import count_queries
 
 
 def cookieless(app, ua):
@@ -66,6 +67,27 @@ def test_token_expires_after_an_hour_idle(app, alice):
     with database.connection_context():
         UrlSession.update(updated_at=datetime.datetime(2000, 1, 1)).execute()
     assert client.get(f"/settings/?sid={new}").status_code == 302
+
+
+def test_reading_pages_does_not_rewrite_the_session_until_it_ages(app, alice):
+    """An unchanged handset session is written back at most every REFRESH, which keeps an
+    active reader logged in (the idle expiry counts from the last write)."""
+    from portal.sessions import REFRESH
+
+    client, _old, sid = login_without_cookies(app, DOCOMO_UA)
+    with database.connection_context():
+        written = UrlSession.get(UrlSession.token == sid).updated_at
+    for _ in range(3):
+        with count_queries() as statements:
+            assert client.get(f"/settings/?sid={sid}").status_code == 200
+        assert not [s for s in statements if "url_session" in s and not s.startswith("SELECT")]
+    with database.connection_context():
+        assert UrlSession.get(UrlSession.token == sid).updated_at == written
+        aged = written - REFRESH - datetime.timedelta(seconds=1)
+        UrlSession.update(updated_at=aged).where(UrlSession.token == sid).execute()
+    assert client.get(f"/settings/?sid={sid}").status_code == 200
+    with database.connection_context():
+        assert UrlSession.get(UrlSession.token == sid).updated_at > aged
 
 
 def test_write_and_read_a_diary_entry_without_cookies(app, alice):

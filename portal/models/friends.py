@@ -82,6 +82,14 @@ class FriendRequest(BaseModel):
         return cls.get_or_none((cls.sender == sender) & (cls.recipient == recipient))
 
     @classmethod
+    def pending_between(cls, a, b):
+        """The pending requests (from a to b, from b to a), each or None, in one query."""
+        rows = list(cls.select().where(((cls.sender == a) & (cls.recipient == b))
+                                       | ((cls.sender == b) & (cls.recipient == a))))
+        return (next((r for r in rows if r.sender_id == a), None),
+                next((r for r in rows if r.sender_id == b), None))
+
+    @classmethod
     def delete_between(cls, a, b):
         """Drop pending requests between ``a`` and ``b`` in either direction."""
         cls.delete().where(((cls.sender == a) & (cls.recipient == b))

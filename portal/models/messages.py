@@ -56,11 +56,15 @@ def trash(user_id):
                                   | ((Message.sender == user_id) & (Message.sender_box == TRASH)))
 
 
+def unread_query(user):
+    """The COUNT of unread inbox messages of ``user``: an id, or a column for a subquery."""
+    return (Message.select(fn.COUNT(Message.id))
+            .where((Message.recipient == user) & (Message.recipient_box == INBOX) & Message.read_at.is_null()))
+
+
 def unread_count(user_id):
     """Unread messages in the inbox: one indexed COUNT."""
-    return (Message.select(fn.COUNT(Message.id))
-            .where((Message.recipient == user_id) & (Message.recipient_box == INBOX)
-                   & Message.read_at.is_null()).scalar())
+    return unread_query(user_id).scalar()
 
 
 def sent_within(user_id, seconds):

@@ -66,12 +66,14 @@ class User(UserMixin, BaseModel):
         return not self.is_suspended
 
     @classmethod
-    def by_session_id(cls, session_id):
-        """The active user behind a Flask-Login id, or None when it is stale."""
+    def by_session_id(cls, session_id, *extra_columns):
+        """The active user behind a Flask-Login id, or None when it is stale.
+
+        ``extra_columns`` (aliased expressions over the user row) are loaded in the same query."""
         user_id, _, token = (session_id or "").partition(":")
         if not user_id.isdigit() or not token:
             return None
-        user = cls.get_or_none(cls.id == int(user_id))
+        user = cls.select(cls, *extra_columns).where(cls.id == int(user_id)).first()
         if user is None or user.is_suspended or not secrets.compare_digest(user.session_token, token):
             return None
         return user

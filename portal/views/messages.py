@@ -79,6 +79,7 @@ def show(message_id):
     message = _readable(message_id)
     if message.recipient_id == current_user.id and message.read_at is None:
         Message.update(read_at=utcnow()).where(Message.id == message.id).execute()
+        g.pop("unread_messages", None)  # the menu counts again, without this one
     sender, recipient = User.get_by_id(message.sender_id), User.get_by_id(message.recipient_id)
     return render("messages/show.html", message=message, sender=sender, recipient=recipient,
                   box=message.box_for(current_user.id), form=ActionForm(),

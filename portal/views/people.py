@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from peewee import fn
+from peewee import SQL, fn
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
@@ -68,11 +68,11 @@ def profile(login_id):
         "recent_entries": list(DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == owner.id).limit(3)),
     }
     if viewer is not None and rel != privacy.SELF:
-        common = common_friends(viewer, owner)
-        context["common_count"] = common.count()
-        context["common"] = list(common.limit(current_app.config.get("COMMON_SHOWN", 5)))
-        context["request_sent"] = FriendRequest.between(viewer.id, owner.id)
-        context["request_received"] = FriendRequest.between(owner.id, viewer.id)
+        # The first few friends in common and how many there are, in one query.
+        common = list(common_friends(viewer, owner).select_extend(fn.COUNT(SQL("*")).over().alias("total"))
+                      .limit(current_app.config.get("COMMON_SHOWN", 5)))
+        context["common"], context["common_count"] = common, (common[0].total if common else 0)
+        context["request_sent"], context["request_received"] = FriendRequest.pending_between(viewer.id, owner.id)
     if privacy.may_leave_footprint(viewer, owner):
         Footprint.record(owner.id, viewer.id, "profile", owner.id)
     return render("people/profile.html", **context)
