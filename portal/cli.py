@@ -185,6 +185,18 @@ def clean_media(dry_run, min_age):
     click.echo(f"{len(found)} orphans")
 
 
+@main.command("maintenance")
+def maintenance_command():
+    """Delete what has outlived its use: old footprints, idle sessions, old login failures."""
+    from . import maintenance
+
+    app = _app()
+    with app.app_context(), db.database.connection_context():
+        done = maintenance.run()
+    for task, count in done.items():
+        click.echo(f"{task}: {count} removed")
+
+
 @main.command("backup")
 @click.argument("path", type=click.Path(file_okay=False))
 def backup_command(path):

@@ -156,3 +156,35 @@ def test_cli_thumbs_rebuild_and_clean_media(app_config):
     assert not media.media_path(media_dir, orphan).exists()
     assert media.media_path(media_dir, photo.media_id).exists()
     assert all(media.media_path(media_dir, media_id).exists() for media_id in kept.values())
+
+
+def test_cli_maintenance_removes_only_what_has_expired(app_config):
+    import datetime
+
+    from portal.db import utcnow
+    from portal.models import Footprint, LoginAttempt, PasswordReset, UrlSession
+
+    create_app(app_config)
+    db.upgrade()
+    now = utcnow()
+    old, recent = now - datetime.timedelta(days=40), now - datetime.timedelta(minutes=1)
+    with database.connection_context():
+        owner = User.create(login_id="owner", nickname="O", password_hash="x")
+        visitors = [User.create(login_id=f"v{n}", nickname="V", password_hash="x") for n in range(2)]
+        Footprint.create(owner=owner, visitor=visitors[0], kind="profile", object_id=owner.id, visited_at=old, visits=3)
+        Footprint.create(owner=owner, visitor=visitors[1], kind="profile", object_id=owner.id, visited_at=recent)
+        for token, when in (("old-session", old), ("new-session", recent)):
+            UrlSession.create(token=token, ua_hash="x", data="{}", updated_at=when)
+        LoginAttempt.create(login_id="owner", address="127.0.0.1", created_at=old)
+        LoginAttempt.create(login_id="owner", address="127.0.0.1", created_at=recent)
+        PasswordReset.create(user=owner, token_hash="old", expires_at=old)
+        PasswordReset.create(user=owner, token_hash="new", expires_at=now + datetime.timedelta(hours=1))
+    result = run_cli(app_config, "maintenance")
+    assert result.exit_code == 0, result.output
+    assert "footprints older than the retention: 1 removed" in result.output
+    with database.connection_context():
+        assert [f.visitor_id for f in Footprint.select()] == [visitors[1].id]
+        assert Footprint.total_visits(User.get_by_id(owner.id)) == 4  # purged visits still count
+        assert [s.token for s in UrlSession.select()] == ["new-session"]
+        assert LoginAttempt.select().count() == 1
+        assert [r.token_hash for r in PasswordReset.select()] == ["new"]
