@@ -5,6 +5,7 @@ Models subclass ``BaseModel``; the proxy is initialised by ``init_app`` from
 """
 import datetime
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from peewee import CharField, DatabaseProxy, Model, SqliteDatabase
 from playhouse import db_url
@@ -70,7 +71,12 @@ def make_database(url):
         # since its read (WAL snapshot): benchmarks/load.py found it on the diary edit.
         return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
     if url.startswith(("postgres://", "postgresql://")):
-        return db_url.connect(url)
+        # No JIT: the planner's cost estimate of the visibility queries (EXISTS over friendships)
+        # grows with the tables and crosses jit_above_cost on a big site, where compiling costs
+        # far more than running (benchmarks/scale.py: home at 1M entries 1.2 s with JIT, 3 ms
+        # without). Options already in the URL are kept.
+        options = parse_qs(urlsplit(url).query).get("options", [""])[0]
+        return db_url.connect(url, options=f"{options} -c jit=off".strip())
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
