@@ -54,6 +54,8 @@ def _emoji_tables():
         row = dict(zip(header, values, strict=True))
         text = "".join(chr(int(cp, 16)) for cp in row["unicode"].split()) if row["unicode"] else ""
         fallback = row["text_fallback"] or "〓"
+        # Output replaces characters in finished markup: a fallback such as "[<]" goes out escaped.
+        shown = fallback.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         for carrier, column in CARRIER_COLUMNS.items():
             code = row[column]
             exact = code and not code.startswith(">")
@@ -64,9 +66,9 @@ def _emoji_tables():
             if exact and len(pua) == 1:
                 to_unicode[carrier][pua] = text or fallback
             if len(text) == 1 and ord(text) not in to_carrier[carrier]:
-                to_carrier[carrier][ord(text)] = pua or fallback
+                to_carrier[carrier][ord(text)] = pua or shown
             elif len(text) > 1:  # flags (two regional indicators), keycaps (digit + U+20E3)
-                sequences[carrier].setdefault(text, pua or fallback)
+                sequences[carrier].setdefault(text, pua or shown)
     output = {}
     for carrier, table in to_carrier.items():
         table[0xFE0F] = None  # emoji presentation selector: carriers draw their own

@@ -40,6 +40,9 @@ def make_loader():
     return PrefixLoader({name: FileSystemLoader(str(path)) for name, path in TEMPLATE_SETS.items()})
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def render(name, /, status=200, **context):
     """Render page ``name`` from the set that fits ``g.device`` and return a response.
 
@@ -49,6 +52,8 @@ def render(name, /, status=200, **context):
     device = g.device
     mimetype = "application/xhtml+xml" if wants_xhtml(device) else "text/html"
     body = render_template(f"{device.kind}/{name}", mimetype=mimetype, **context)
+    if device.is_mobile:  # XML forbids these; one reflected from a query would break the page
+        body = _NOT_XML.sub("", body)
     response = make_response(body, status)
     response.mimetype = mimetype
     return response
@@ -74,7 +79,9 @@ def url_with(**changes):
 
 
 _START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)\b([^>]*?)\s*(/?)>")
-_BARE_ATTR = re.compile(r"\s(checked|selected|required|disabled|readonly|multiple|autofocus)(?=[\s/]|$)")
+# A quoted value is matched first and kept as it is, so words inside values stay text.
+_BARE_ATTR = re.compile(r"\"[^\"]*\"|'[^']*'"
+                        r"|\s(checked|selected|required|disabled|readonly|multiple|autofocus)(?=[\s/]|$)")
 _VOID = {"input", "br", "hr", "img", "meta", "link"}
 
 
@@ -82,7 +89,7 @@ def xhtml(markup):
     """Make HTML from a form widget well-formed XML: close void tags, give bare attributes values."""
     def fix_tag(match):
         name, attrs = match.group(1), match.group(2)
-        attrs = _BARE_ATTR.sub(lambda m: f' {m.group(1)}="{m.group(1)}"', attrs)
+        attrs = _BARE_ATTR.sub(lambda m: f' {m.group(1)}="{m.group(1)}"' if m.group(1) else m.group(0), attrs)
         close = " /" if name.lower() in _VOID else ""
         return f"<{name}{attrs}{close}>"
 

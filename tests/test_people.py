@@ -329,3 +329,13 @@ def test_suggestions_page(make_client, world):
     client = client_as(make_client, world, "fof")
     html = client.get("/people/suggestions").get_data(as_text=True)
     assert "オリーブ" in html or "olive" in html
+
+
+@pytest.mark.parametrize("path", ["/people/search", "/admin/users"])
+def test_control_characters_in_a_search_are_dropped(make_client, admin, path):
+    """PostgreSQL refuses a NUL in LIKE; no query may reach it with one."""
+    client = make_client()
+    login(client, "root_admin")
+    response = client.get(path, query_string={"q": "Ad\x00min\x07"})
+    assert response.status_code == 200
+    assert "\x00" not in text_of(response)

@@ -249,3 +249,25 @@ def test_avatars_next_to_names_on_pc_lists_not_on_mobile_lists(make_client, worl
     fred_phone = client_as(make_client, world, "friend", SOFTBANK_UA)
     assert f"/media/{media_id}/" not in text_of(fred_phone.get("/u/fred/friends"))
     assert f"/media/{media_id}/a48.jpg" in text_of(fred_phone.get("/u/olive"))  # but on the profile
+
+
+def test_long_album_description_is_read_in_parts_on_a_phone(make_client, world):
+    """Nothing is cut off: a description longer than a phone's share of the page comes in parts."""
+    import re
+
+    words = [f"語{n:04d}" for n in range(600)]
+    with database.connection_context():
+        album = Album.create(owner=world.users["self"].id, title="long", description=" ".join(words),
+                             visibility="public")
+    client = make_client(DOCOMO_UA)
+    login(client, world.users["self"].login_id)
+    seen, path = "", f"/albums/{album.id}"
+    for _ in range(30):  # bounded
+        html = text_of(client.get(path))
+        assert len(html.encode("cp932")) <= 5120
+        seen += html
+        following = re.search(r'<a href="([^"]*part=\d+[^"]*)" accesskey="#">', html)
+        if not following:
+            break
+        path = following.group(1).replace("&amp;", "&")
+    assert all(word in seen for word in words)

@@ -14,7 +14,7 @@ from ..models import InviteCode, Report, SiteSetting, User
 from ..models.reports import ACTED, DISMISSED, OPEN, REPORTABLE
 from ..rendering import Page, render
 from .auth import registration_mode
-from .util import ActionForm, BaseForm, SITE_SETTINGS, site_setting
+from .util import SITE_SETTINGS, ActionForm, BaseForm, normalize_query, site_setting
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -130,7 +130,7 @@ def registration():
 @bp.route("/users")
 def users():
     """Users, searchable by login ID or nickname."""
-    q = request.args.get("q", "")[:50]
+    q = normalize_query(request.args.get("q"))
     page = Page(User.search(q))
     return render("admin/users.html", page=page, q=q, form=ActionForm())
 

@@ -1,5 +1,4 @@
 """People: profiles, editing one's profile, friends lists, search, people you may know."""
-import unicodedata
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
@@ -16,7 +15,7 @@ from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
 from ..models.visibility import FIELD_LEVELS, choices
 from ..rendering import Page, part_arg, render
-from .util import BaseForm, get_user_or_404
+from .util import BaseForm, get_user_or_404, normalize_query
 
 bp = Blueprint("people", __name__)
 
@@ -231,11 +230,6 @@ def friends(login_id):
 def my_friends():
     """One's own friends list."""
     return friends(current_user.login_id)
-
-
-def normalize_query(text):
-    """Search text as typed on any keyboard: NFKC folds full-width letters and half-width kana."""
-    return unicodedata.normalize("NFKC", text or "").strip()[:50]
 
 
 @bp.route("/people/search")

@@ -15,7 +15,7 @@ from ..models import Album, Footprint, FriendGroup, Photo, PhotoComment, User
 from ..models.likes import Like, liked_by
 from ..models.photos import CAPTION_MAX, COMMENT_MAX, DESCRIPTION_MAX, TITLE_MAX, add_photo_comment, recount
 from ..models.visibility import GROUP, LEVELS, choices
-from ..rendering import KeysetPage, Page, render
+from ..rendering import KeysetPage, Page, part_arg, render
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("photos", __name__)
@@ -203,8 +203,8 @@ def album(album_id):
     page = Page(Photo.in_album(album.id), per_page=g.device.album_page_size)
     if current_user.is_authenticated and privacy.may_leave_footprint(current_user, album.owner):
         Footprint.record(album.owner_id, current_user.id, "album", album.id)
-    return render("photos/album.html", album=album, page=page, is_owner=current_user.is_authenticated
-                  and current_user.id == album.owner_id)
+    return render("photos/album.html", album=album, page=page, part=part_arg(),
+                  is_owner=current_user.is_authenticated and current_user.id == album.owner_id)
 
 
 @bp.route("/albums/<int:album_id>/upload", methods=["GET", "POST"])

@@ -1,5 +1,6 @@
 """Small helpers shared by the views."""
 import re
+import unicodedata
 from urllib.parse import urlsplit
 
 from flask import current_app, redirect, request, url_for
@@ -38,6 +39,12 @@ class BaseForm(FlaskForm):
 
 class ActionForm(BaseForm):
     """A bare button (accept, revoke, delete, ...): only the CSRF token."""
+
+
+def normalize_query(text):
+    """Search text as typed on any keyboard: NFKC folds full-width letters and half-width kana;
+    control characters go (PostgreSQL refuses a NUL in LIKE)."""
+    return clean_text(unicodedata.normalize("NFKC", text or "")).strip()[:50]
 
 
 def safe_next(default_endpoint="home.index"):
