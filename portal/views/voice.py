@@ -75,7 +75,10 @@ def show(voice_id):
             post_voice(current_user, form.body.data, voice.visibility, voice.group_id, reply_to=voice)
             flash(_("Your reply was posted."))
             return redirect(url_for(".show", voice_id=voice.id))
-    replies = Voice.visible_to(current_user).where(Voice.reply_to == voice.id).order_by(Voice.id)
+    # Whoever sees the voice sees its replies (privacy.can_see_item), less blocked or suspended writers.
+    replies = (Voice.select(Voice, User).join(User, on=(Voice.owner == User.id))
+               .where((Voice.reply_to == voice.id) & privacy.visible_users(current_user))
+               .order_by(Voice.id))
     page = KeysetPage(replies, Voice.id, per_page=50)
     ids = [voice.id] + [r.id for r in page.items]
     return render("voice/show.html", voice=voice, page=page, form=form, action_form=ActionForm(),
