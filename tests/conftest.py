@@ -159,3 +159,47 @@ def alice(make_user):
 @pytest.fixture
 def admin(make_user):
     return make_user("root_admin", nickname="Admin", is_admin=True)
+
+
+# --------------------------------------------------------------------------- Chromium
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-proxy-server",  # a proxy from the environment would see the requests first
+    # Nothing but the test server resolves: a stray request fails instead of leaving the machine.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+]
+
+
+def unavailable(what):
+    """Skip with a reason, or fail when CI is set: e2e tests must not vanish in CI."""
+    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{what}; the CI environment variable is set, so end-to-end tests "
+                    "must run here instead of being skipped", pytrace=False)
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole run (from Debian, never downloaded): Playwright's
+    sync API allows one instance per process, so every test module shares it."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("the Python package playwright is not installed")
+    if not os.access(CHROMIUM, os.X_OK):
+        unavailable(f"{CHROMIUM} is not installed (Debian package 'chromium')")
+    manager = sync_playwright().start()
+    try:
+        browser = manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                          timeout=30_000)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        manager.stop()
+
+

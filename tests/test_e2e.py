@@ -32,7 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from conftest import DOCOMO_UA, PASSWORD, PC_UA, W3M_UA
+from conftest import DOCOMO_UA, PASSWORD, PC_UA, W3M_UA, unavailable
 from e2e_server import HOST, LiveServer
 from portal import db
 from portal.demo import DEMO_PASSWORD
@@ -41,27 +41,11 @@ from portal.models import DiaryEntry, Message, UrlSession, User
 pytestmark = pytest.mark.e2e
 
 NEW_PASSWORD = "battery-staple-42"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--no-proxy-server",  # a proxy from the environment would see the requests first
-    # Nothing but the test server resolves: a stray request fails instead of leaving the machine.
-    f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {HOST}",
-]
 CLIENT_TIMEOUT = 30  # seconds for one run of a text browser
 MOBILE_BUDGET = 5120  # bytes of markup a mobile page may have (DESIGN.md)
 
 
 # --------------------------------------------------------------------------- helpers
-
-def unavailable(what):
-    """Skip with a reason, or fail when CI is set: e2e tests must not vanish in CI."""
-    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{what}; the CI environment variable is set, so end-to-end tests "
-                    "must run here instead of being skipped", pytrace=False)
-    pytest.skip(what)
-
 
 def require_binary(name, package):
     path = shutil.which(name)
@@ -809,27 +793,6 @@ def test_docomo_handset_writes_shift_jis_diary_entry(waitress_server, make_lynx,
 
 
 # --------------------------------------------------------------------------- Chromium
-
-@pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium for the session (from Debian, never downloaded)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the Python package playwright is not installed")
-    if not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"{CHROMIUM} is not installed (Debian package 'chromium')")
-    manager = sync_playwright().start()
-    try:
-        browser = manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                          timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        manager.stop()
-
 
 class BrowserWatch:
     """What a page did that a test should know about: console errors, page errors,

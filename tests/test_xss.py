@@ -27,7 +27,6 @@ CSP) and fails on a dialog, ``window.__xss``, the title "XSS", a page or console
 request to another host.
 """
 import html
-import os
 import re
 from collections import Counter
 from contextlib import contextmanager
@@ -55,7 +54,6 @@ from portal.models.profiles import FIELDS as PROFILE_FIELDS
 HERE = Path(__file__).parent
 PORTAL = HERE.parent / "portal"
 PAYLOAD_FILE = HERE / "data" / "xss_payloads.txt"
-CHROMIUM = "/usr/bin/chromium"
 KINDS = ("pc", "mobile")
 UAS = {"pc": PC_UA, "mobile": DOCOMO2_UA}  # docomo: i-XHTML, Shift_JIS
 SCALE = 200  # list sizes and phone text budgets while the world is crawled
@@ -804,12 +802,6 @@ def test_every_payload_in_every_field_is_escaped(app, world, make_client, monkey
 
 # --------------------------------------------------------------------------- Chromium
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--no-proxy-server",
-    # Nothing but the test server resolves: an injected resource fails instead of leaving.
-    f"--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE {HOST}",
-]
 # (template set, User-Agent, extra headers): a PC; a SoftBank handset that takes text/html, so
 # the mobile set meets an HTML parser as lenient as the handsets'; docomo's XHTML.
 BROWSERS = {
@@ -818,33 +810,6 @@ BROWSERS = {
     "docomo-xhtml": (DOCOMO2_UA, {}),
 }
 GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
-
-
-def unavailable(what):
-    """Skip with a reason, or fail when CI is set (as tests/test_e2e.py does)."""
-    if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{what}; the CI environment variable is set, so this test must run here", pytrace=False)
-    pytest.skip(what)
-
-
-@pytest.fixture
-def chromium():
-    """Headless Chromium from Debian (never downloaded)."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("the Python package playwright is not installed")
-    if not os.access(CHROMIUM, os.X_OK):
-        unavailable(f"{CHROMIUM} is not installed (Debian package 'chromium')")
-    manager = sync_playwright().start()
-    try:
-        browser = manager.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield browser
-        finally:
-            browser.close()
-    finally:
-        manager.stop()
 
 
 @pytest.fixture
