@@ -67,10 +67,15 @@ def free_port():
         return sock.getsockname()[1]
 
 
+# ``portal`` as on a SQLite-only install: psycopg is the optional ``postgresql`` extra, but a
+# development environment has it (for the tests), and peewee imports it when present.
+SQLITE_ONLY_PORTAL = ("import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None; "
+                      "sys.argv[0] = 'portal'; from portal.cli import main; main()")
+
+
 def portal_command():
-    """How to run ``portal``: the installed script beside this Python, else ``python -m portal.cli``."""
-    script = Path(sys.executable).parent / "portal"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "portal.cli"]
+    """How to run ``portal`` for a SQLite site (without the PostgreSQL driver loaded)."""
+    return [sys.executable, "-c", SQLITE_ONLY_PORTAL]
 
 
 def portal_env(data_dir, **extra):

@@ -26,6 +26,18 @@ def init():
     click.echo(f"schema up to date ({db.schema_version()}); applied: {', '.join(applied) or 'nothing'}")
 
 
+def _fewer_malloc_arenas(count=2):
+    """glibc gives each thread a malloc arena of its own (up to 8 per core), which fragments
+    memory under waitress's threads: use two, like MALLOC_ARENA_MAX=2, set before threads start."""
+    import ctypes
+    import ctypes.util
+
+    try:
+        ctypes.CDLL(ctypes.util.find_library("c")).mallopt(-8, count)  # M_ARENA_MAX
+    except (OSError, AttributeError, TypeError):
+        pass  # not glibc
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -35,6 +47,7 @@ def serve(host, port, threads, with_demo):
     """Upgrade the schema and serve the portal with waitress."""
     import waitress
 
+    _fewer_malloc_arenas()
     app = _app()
     db.upgrade()
     if with_demo:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from peewee import CharField, DatabaseProxy, Model, SqliteDatabase
 from playhouse import db_url
+from playhouse.pool import PooledSqliteDatabase
 from playhouse.migrations import Runner
 
 database = DatabaseProxy()
@@ -19,7 +20,8 @@ SQLITE_PRAGMAS = {
     "foreign_keys": 1,
     "synchronous": "normal",
     "busy_timeout": 10000,  # ms; writers wait instead of failing with "database is locked"
-    "cache_size": -8000,  # KiB
+    # KiB per connection; every pooled connection keeps its own, and the OS caches the file anyway.
+    "cache_size": -2000,
 }
 
 
@@ -69,12 +71,22 @@ def make_database(url):
         # busy timeout). A deferred one that reads first fails at its first write, at once and
         # whatever the timeout, with "database is locked" once another connection has committed
         # since its read (WAL snapshot): benchmarks/load.py found it on the diary edit.
-        return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
+        if path == ":memory:":
+            return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
+        # A pool: a request takes an open connection (pragmas set once, no connect and no
+        # close-time WAL checkpoint per request). One connection per waitress thread at most.
+        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
+                                    max_connections=32, stale_timeout=600, check_same_thread=False,
+                                    cached_statements=16)  # kept statements cost memory per connection
     if url.startswith(("postgres://", "postgresql://")):
         # No JIT: the planner's cost estimate of the visibility queries (EXISTS over friendships)
         # grows with the tables and crosses jit_above_cost on a big site, where compiling costs
         # far more than running (benchmarks/scale.py: home at 1M entries 1.2 s with JIT, 3 ms
         # without). Options already in the URL are kept.
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise ValueError("PostgreSQL needs its driver: pip install 'portal[postgresql]'") from exc
         options = parse_qs(urlsplit(url).query).get("options", [""])[0]
         return db_url.connect(url, options=f"{options} -c jit=off".strip())
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")

@@ -129,7 +129,7 @@ def can_see(viewer, owner, level, group_id=None, rel=None):
     return allows(rel, level, in_group(viewer, group_id) if level == GROUP else False)
 
 
-def visible_filter(viewer, owner_col, level_col, group_col=None):
+def visible_filter(viewer, owner_col, level_col, group_col=None, blocks=True):
     """SQL condition: rows whose owner (``owner_col``) lets ``viewer`` see them at ``level_col``.
 
     Callers also exclude suspended owners (see ``visible_users``).
@@ -143,13 +143,16 @@ def visible_filter(viewer, owner_col, level_col, group_col=None):
         (friend.user == owner_col) & (friend.friend == viewer_id)))
     is_fof = fn.EXISTS(friend.select(SQL("1")).join(mid, on=(mid.user == friend.friend)).where(
         (friend.user == owner_col) & (mid.friend == viewer_id)))
+    # Each EXISTS once: every copy is compiled and run again.
     condition = (level_col.in_([PUBLIC, MEMBERS])
-                 | ((level_col == FRIENDS) & is_friend)
-                 | ((level_col == FOF) & (is_friend | is_fof)))
+                 | (level_col.in_([FRIENDS, FOF]) & is_friend)
+                 | ((level_col == FOF) & is_fof))
     if group_col is not None:
         member = FriendGroupMember.alias("vg")
         condition |= (level_col == GROUP) & fn.EXISTS(member.select(SQL("1")).where(
             (member.group == group_col) & (member.friend == viewer_id)))
+    if not blocks:  # the caller excludes blocks already (visible_users on the owner)
+        return (owner_col == viewer_id) | condition
     return (owner_col == viewer_id) | (condition & ~_blocked_exists(owner_col, viewer_id))
 
 

@@ -64,6 +64,9 @@ def app(app_config):
     yield application
     if not db.database.is_closed():
         db.database.close()
+    close_all = getattr(db.database.obj, "close_all", None)  # the pool of SQLite connections
+    if close_all:
+        close_all()
 
 
 @pytest.fixture

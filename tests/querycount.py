@@ -9,6 +9,8 @@ class _Counter(logging.Handler):
         self.statements = []
 
     def emit(self, record):
+        if record.name != "peewee":  # peewee.pool logs connections, not statements
+            return
         sql = record.msg[0] if isinstance(record.msg, tuple) else str(record.getMessage())
         self.statements.append(sql)
 

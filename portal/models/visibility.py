@@ -33,6 +33,6 @@ class OnTheLadder:
         from .users import User
 
         return (cls.select(cls, User).join(User, on=(cls.owner == User.id))
-                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group)
+                .where(privacy.visible_filter(viewer, cls.owner, cls.visibility, cls.group, blocks=False)
                        & privacy.visible_users(viewer))
                 .order_by(cls.id.desc()))
