@@ -7,6 +7,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
+import e2e_server
+
 from portal import create_app, db
 from portal.device import detect
 from portal.models import User
@@ -162,6 +164,27 @@ def alice(make_user):
 @pytest.fixture
 def admin(make_user):
     return make_user("root_admin", nickname="Admin", is_admin=True)
+
+
+# --------------------------------------------------------------------------- real servers
+
+@pytest.fixture
+def waitress_server(app):
+    """The test's ``app`` served by waitress on 127.0.0.1:<ephemeral port> in a background
+    thread; yields the ``LiveServer`` (``.url``, ``.recorder``). Fails the test if any
+    request ended in a 5xx or came from anywhere but 127.0.0.1."""
+    server = e2e_server.LiveServer(app, threads=4).start()
+    try:
+        server.wait_until_up(timeout=10)
+        yield server
+    finally:
+        server.stop(timeout=10)
+    failures = server.recorder.failures()
+    assert not failures, "server errors:\n" + "\n".join(
+        f"{x}\n{x.error or x.text[:2000]}" for x in failures)
+    stray = server.recorder.stray()
+    assert not stray, f"requests from outside {e2e_server.HOST} or for another host: {stray}"
+
 
 
 # --------------------------------------------------------------------------- Chromium

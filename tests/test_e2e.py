@@ -182,24 +182,6 @@ def demo_users(app):
 # --------------------------------------------------------------------------- the server
 
 @pytest.fixture
-def waitress_server(app):
-    """The test's ``app`` served by waitress on 127.0.0.1:<ephemeral port> in a background
-    thread; yields the ``LiveServer`` (``.url``, ``.recorder``). Fails the test if any
-    request ended in a 5xx or came from anywhere but 127.0.0.1."""
-    server = LiveServer(app, threads=4).start()
-    try:
-        server.wait_until_up(timeout=10)
-        yield server
-    finally:
-        server.stop(timeout=10)
-    failures = server.recorder.failures()
-    assert not failures, "server errors:\n" + "\n".join(
-        f"{x}\n{x.error or x.text[:2000]}" for x in failures)
-    stray = server.recorder.stray()
-    assert not stray, f"requests from outside {HOST} or for another host: {stray}"
-
-
-@pytest.fixture
 def live_server(waitress_server):
     """The base URL of the test's app served by waitress, e.g. ``http://127.0.0.1:40123``."""
     return waitress_server.url

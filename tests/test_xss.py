@@ -40,7 +40,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from conftest import DOCOMO2_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, text_of
-from e2e_server import HOST, LiveServer
+from e2e_server import HOST
 from pagecheck import parse_mobile
 from portal import db
 from portal.device import Device
@@ -812,20 +812,6 @@ BROWSERS = {
 GIF = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
 
 
-@pytest.fixture
-def live_server(app):
-    """The test's app under waitress on 127.0.0.1; no request may fail or come from elsewhere."""
-    server = LiveServer(app, threads=4).start()
-    try:
-        server.wait_until_up(timeout=10)
-        yield server
-    finally:
-        server.stop(timeout=10)
-    failures = server.recorder.failures()
-    assert not failures, "server errors:\n" + "\n".join(f"{x}\n{x.error or x.text[:500]}" for x in failures)
-    assert not server.recorder.stray(), server.recorder.stray()
-
-
 class Watch:
     """Every sign that a page ran script, asked for another host, or did not parse."""
 
@@ -907,7 +893,7 @@ def browser_pages(world, batched):
 
 
 @pytest.mark.e2e
-def test_no_payload_runs_in_chromium(app, world, live_server, chromium, monkeypatch, capsys):
+def test_no_payload_runs_in_chromium(app, world, waitress_server, chromium, monkeypatch, capsys):
     """The world's pages in headless Chromium (CSP bypassed: handsets know no CSP, so escaping
     alone must hold), PC and both kinds of handset page, as owner and as viewer: no dialog,
     no ``window.__xss``, no title "XSS", no page or console error, no request elsewhere."""
@@ -922,7 +908,7 @@ def test_no_payload_runs_in_chromium(app, world, live_server, chromium, monkeypa
                          and (name != "docomo-xhtml" or path in docomo_pages)]
                 if not paths:
                     continue
-                context = chromium.new_context(base_url=live_server.url, user_agent=user_agent, bypass_csp=True,
+                context = chromium.new_context(base_url=waitress_server.url, user_agent=user_agent, bypass_csp=True,
                                                extra_http_headers={"Accept-Language": "en"})
                 try:
                     context.set_default_timeout(15_000)
