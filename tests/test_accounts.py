@@ -259,3 +259,30 @@ def test_csrf_token_is_required_on_login(client, alice):
     assert response.status_code == 400
     assert "フォームの有効期限" in response.get_data(as_text=True)
     assert csrf_token(client)
+
+
+def test_at_most_two_password_hashes_run_at_once(app, alice, monkeypatch):
+    """scrypt takes 32 MB while it runs; concurrent logins must not add up to a VPS's memory."""
+    import threading
+    import time
+
+    from portal.models import users
+
+    running, most, lock = [0], [0], threading.Lock()
+
+    def slow_check(stored, password):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return True
+
+    monkeypatch.setattr(users, "check_password_hash", slow_check)
+    threads = [threading.Thread(target=alice.check_password, args=("x",)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most[0] == 2

@@ -1,6 +1,7 @@
 """Accounts: users, login throttling, invite codes and site-wide settings."""
 import datetime
 import secrets
+import threading
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
@@ -16,6 +17,12 @@ LOGIN_ID_PATTERN = r"^[a-z0-9_]{3,20}$"
 def new_token(nbytes=24):
     """A random URL-safe token."""
     return secrets.token_urlsafe(nbytes)
+
+
+# scrypt (N=2**15, r=8) takes 32 MB while it runs: eight logins at once on eight server
+# threads would want 256 MB, a small VPS's whole memory. Two at a time; the others wait
+# a few tens of milliseconds (benchmarks/memory.py: the peak comes from logins).
+HASHING = threading.BoundedSemaphore(2)
 
 
 class User(UserMixin, BaseModel):
@@ -50,12 +57,14 @@ class User(UserMixin, BaseModel):
     def set_password(self, password):
         """Hash and store a new password (scrypt) and end every other session."""
         method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
-        self.password_hash = generate_password_hash(password, method=method)
+        with HASHING:
+            self.password_hash = generate_password_hash(password, method=method)
         self.session_token = new_token()
 
     def check_password(self, password):
         """True when ``password`` matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        with HASHING:
+            return check_password_hash(self.password_hash, password)
 
     def get_id(self):
         """Flask-Login's id: user id plus session token, so a new token logs out old sessions."""
