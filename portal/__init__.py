@@ -126,7 +126,8 @@ def _init_login(app):
         from .models.messages import unread_query
 
         # The unread count every page's menu shows comes with the user row (one query).
-        user = User.by_session_id(session_id, unread_query(User.id).alias("unread_messages"))
+        user = User.by_session_id(session_id, unread_query(User.id).alias("unread_messages"),
+                                  cache_key="unread_messages")
         if user is not None:
             g.unread_messages = user.unread_messages
         return user
