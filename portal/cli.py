@@ -9,8 +9,11 @@ from .models import User, media_ids
 
 
 def _app():
-    app = create_app()
-    return app
+    """The app from the environment; a bad setting is a one-line error, not a traceback."""
+    try:
+        return create_app()
+    except ValueError as exc:  # ConfigError, a DATABASE_URL we cannot use
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group()

@@ -199,3 +199,14 @@ def test_postgres_connections_run_without_jit(app):
     with database.connection_context():
         assert database.execute_sql("SHOW jit").fetchone()[0] == "off"
         assert database.execute_sql("SELECT current_schema()").fetchone()[0] != "public"  # URL options kept
+
+
+def test_cli_reports_a_bad_setting_in_one_line(app_config):
+    from click.testing import CliRunner
+
+    from portal import cli
+
+    env = {"PORTAL_DATA_DIR": app_config["DATA_DIR"], "DATABASE_URL": "mysql://nope", "PORTAL_SECRET_KEY": "x"}
+    result = CliRunner().invoke(cli.main, ["init"], env=env)
+    assert result.exit_code == 1 and "DATABASE_URL must start with" in result.output
+    assert "Traceback" not in result.output
