@@ -108,8 +108,11 @@ def backup(app, path):
         else:
             kind = "sqlite"
             _sqlite_snapshot(database.obj.database, work / SQLITE_FILE)
-            with sqlite3.connect(work / SQLITE_FILE) as snapshot:
+            snapshot = sqlite3.connect(work / SQLITE_FILE)
+            try:
                 referenced = _referenced_ids(lambda sql: snapshot.execute(sql).fetchall(), ALL_MODELS)
+            finally:
+                snapshot.close()  # before the folder moves, so SQLite removes its -wal/-shm there
         missing = []
         have = {Path(name).parts[1] for name in copied if len(Path(name).parts) > 2}
         for media_id in sorted(referenced - have):
@@ -122,8 +125,13 @@ def backup(app, path):
                  for name in sorted(copied)}
         with database.connection_context():
             schema = db.schema_version()
+        db_file = work / (PG_FILE if kind == "postgresql" else SQLITE_FILE)
         manifest = {"format": FORMAT, "created_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-                    "database": kind, "schema": schema, "media_files": files, "missing_media": missing}
+                    "database": kind, "schema": schema, "media_files": files, "missing_media": missing,
+                    "database_file": {"name": db_file.name, "size": db_file.stat().st_size,
+                                      "sha256": _sha256(db_file)}}
+        if kind == "postgresql":
+            manifest["pg_schema"] = _pg_schema()
         (work / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
         if path.exists():
             path.rmdir()
@@ -194,57 +202,81 @@ def restore(app, path, force=False):
     path = Path(path)
     manifest = read_manifest(path)
     kind = "postgresql" if _is_postgres() else "sqlite"
-    if manifest["database"] != kind:
-        raise BackupError(f"this backup holds a {manifest['database']} database; the site uses {kind}")
-    for name, info in manifest["media_files"].items():
-        file = path / "media" / name
-        if not file.is_file() or file.stat().st_size != info["size"]:
-            raise BackupError(f"the backup is damaged: media/{name} is missing or has the wrong size")
+    if manifest.get("database") != kind:
+        raise BackupError(f"this backup holds a {manifest.get('database')} database; the site uses {kind}")
+    # Everything is checked before anything is touched.
+    db_info = manifest.get("database_file") or {}
+    db_file = path / (PG_FILE if kind == "postgresql" else SQLITE_FILE)
+    _check_file(db_file, db_info, db_file.name)
+    for name, info in manifest.get("media_files", {}).items():
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise BackupError(f"the backup is damaged: unsafe media path {name!r}")
+        _check_file(path / "media" / name, info, f"media/{name}")
+    if kind == "postgresql" and manifest.get("pg_schema") != _pg_schema():
+        raise BackupError(f"this backup is of the PostgreSQL schema {manifest.get('pg_schema')!r}; "
+                          f"the site uses {_pg_schema()!r}")
     if has_content() and not force:
         raise BackupError("the database is not empty; use --force to replace it with the backup")
     if kind == "postgresql":
-        _pg_restore(app.config["DATABASE_URL"], path / PG_FILE)
+        _pg_restore(app.config["DATABASE_URL"], db_file, _pg_schema())
     else:
-        _sqlite_restore(path / SQLITE_FILE, database.obj.database)
+        _sqlite_restore(db_file, database.obj.database)
     _restore_media(path / "media", Path(app.config["MEDIA_DIR"]), manifest["media_files"])
     return db.upgrade()
+
+
+def _check_file(file, info, label):
+    if not file.is_file() or file.stat().st_size != info.get("size") or _sha256(file) != info.get("sha256"):
+        raise BackupError(f"the backup is damaged: {label} is missing or differs from the manifest")
 
 
 def _sqlite_restore(backup_file, target_file):
     if not database.is_closed():
         database.close()
-    source = sqlite3.connect(backup_file)
-    target = sqlite3.connect(target_file, timeout=30)
     try:
-        with target:
-            source.backup(target)
+        source = sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)
+    except sqlite3.Error as exc:
+        raise BackupError(f"cannot open {backup_file.name}: {exc}") from exc
+    try:
+        if source.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+            raise BackupError(f"the backup is damaged: {backup_file.name} fails its integrity check")
+        target = sqlite3.connect(target_file, timeout=30)
+        try:
+            with target:
+                source.backup(target)
+        finally:
+            target.close()
+    except sqlite3.Error as exc:
+        raise BackupError(f"the restore failed: {exc}") from exc
     finally:
-        target.close()
         source.close()
 
 
-def _pg_restore(url, dump):
-    with database.connection_context():
-        schema = database.execute_sql("SELECT current_schema()").fetchone()[0]
-        database.execute_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        database.execute_sql(f'CREATE SCHEMA "{schema}"')
-    tool = _pg_tool("pg_restore")
-    # Everything but the schema itself, which was just made empty (the public schema is
-    # not in every dump, a named one is).
+def _pg_restore(url, dump, schema):
+    """Empty the site's schema and load the dump in ONE transaction: if anything fails, the
+    database is as it was."""
+    tool, psql = _pg_tool("pg_restore"), _pg_tool("psql")
     listing = subprocess.run([tool, "--list", str(dump)], capture_output=True, text=True, check=False)
     if listing.returncode:
         raise BackupError(f"pg_restore cannot read the dump: {listing.stderr.strip()}")
+    # Everything but the schema itself, which the transaction recreates empty (the public
+    # schema is not in every dump, a named one is).
     entries = "\n".join(line for line in listing.stdout.splitlines() if " SCHEMA - " not in line)
-    with tempfile.NamedTemporaryFile("w", suffix=".list", delete=False) as fh:
-        fh.write(entries + "\n")
-    command = [tool, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-               f"--use-list={fh.name}", f"--dbname={url}", str(dump)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, check=False)
-    finally:
-        os.unlink(fh.name)
+    with tempfile.TemporaryDirectory(prefix="portal-restore-") as folder:
+        use_list, script = Path(folder) / "entries.list", Path(folder) / "restore.sql"
+        use_list.write_text(entries + "\n", encoding="utf-8")
+        made = subprocess.run([tool, "--no-owner", "--no-privileges", f"--use-list={use_list}", f"--file={script}",
+                               str(dump)], capture_output=True, text=True, check=False)
+        if made.returncode:
+            raise BackupError(f"pg_restore failed: {made.stderr.strip()}")
+        if not database.is_closed():
+            database.close()
+        result = subprocess.run([psql, "--quiet", "--no-psqlrc", "--single-transaction", "-v", "ON_ERROR_STOP=1",
+                                 f"--dbname={url}", "-c", f'DROP SCHEMA IF EXISTS "{schema}" CASCADE',
+                                 "-c", f'CREATE SCHEMA "{schema}"', "-f", str(script)],
+                                capture_output=True, text=True, check=False)
     if result.returncode:
-        raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
+        raise BackupError(f"the restore failed and changed nothing: {result.stderr.strip()}")
 
 
 def _restore_media(source, media_dir, files):

@@ -9,9 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
-from conftest import run_cli
+from conftest import PG_URL, run_cli
 from dbsnapshot import tables
 from portal import create_app, media
 from portal.db import database
@@ -139,3 +140,44 @@ def test_backup_refuses_a_folder_that_is_in_use(app_config, tmp_path):
     result = run_cli(app_config, "backup", str(target))
     assert result.exit_code != 0 and "not an empty folder" in result.output
     assert [p.name for p in target.iterdir()] == ["keep.txt"]
+
+
+def test_restore_refuses_a_backup_without_its_database_and_changes_nothing(app_config, tmp_path):
+    assert run_cli(app_config, "demo", "--users", "2").exit_code == 0
+    assert run_cli(app_config, "backup", str(tmp_path / "bk")).exit_code == 0
+    manifest = json.loads((tmp_path / "bk" / "manifest.json").read_text())
+    db_file = tmp_path / "bk" / manifest["database_file"]["name"]
+    create_app(app_config)
+    before = tables()
+    for damage in ("truncate", "remove"):
+        if damage == "truncate":
+            db_file.write_bytes(db_file.read_bytes()[: db_file.stat().st_size // 3])
+        else:
+            db_file.unlink()
+        result = run_cli(app_config, "restore", "--force", str(tmp_path / "bk"))
+        assert result.exit_code != 0 and "damaged" in result.output, result.output
+        assert tables() == before
+    assert sorted(p.name for p in (tmp_path / "bk").iterdir()) == ["manifest.json", "media"]
+
+
+def test_sqlite_backup_folder_holds_only_its_files(app_config, tmp_path):
+    assert run_cli(app_config, "demo", "--users", "2").exit_code == 0
+    assert run_cli(app_config, "backup", str(tmp_path / "bk")).exit_code == 0
+    names = sorted(p.name for p in (tmp_path / "bk").iterdir())
+    assert names in (["database.sqlite3", "manifest.json", "media"], ["database.pgdump", "manifest.json", "media"])
+
+
+def test_postgres_restore_refuses_another_schema(app_config, tmp_path):
+    if not PG_URL:
+        pytest.skip("PostgreSQL only (PORTAL_TEST_DATABASE_URL)")
+    assert run_cli(app_config, "demo", "--users", "2").exit_code == 0
+    assert run_cli(app_config, "backup", str(tmp_path / "bk")).exit_code == 0
+    manifest_file = tmp_path / "bk" / "manifest.json"
+    manifest = json.loads(manifest_file.read_text())
+    manifest["pg_schema"] = "some_other_site"
+    manifest_file.write_text(json.dumps(manifest))
+    create_app(app_config)
+    before = tables()
+    result = run_cli(app_config, "restore", "--force", str(tmp_path / "bk"))
+    assert result.exit_code != 0 and "some_other_site" in result.output
+    assert tables() == before

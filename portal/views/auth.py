@@ -118,6 +118,10 @@ def register():
 
 def _create_user(form, invite):
     """Create the account (and count the invite) in one transaction; None on a race."""
+    user = User(login_id=form.login_id.data, nickname=form.nickname.data,
+                email=form.email.data or None, language="")
+    # Hash before the transaction: it holds the database's write lock, the hash takes a while.
+    user.set_password(form.password.data)
     try:
         with database.atomic():
             if invite is not None and not invite.consume():
@@ -126,10 +130,7 @@ def _create_user(form, invite):
             inviter = invite.created_by if invite is not None else None
             if inviter is not None and inviter.is_suspended:
                 inviter = None
-            user = User(login_id=form.login_id.data, nickname=form.nickname.data,
-                        email=form.email.data or None, language="", last_login_at=utcnow(),
-                        invited_by=inviter)
-            user.set_password(form.password.data)
+            user.invited_by, user.last_login_at = inviter, utcnow()
             user.save()
             if inviter is not None:
                 # Joining through a member's invite link connects you to them at once.
@@ -238,12 +239,13 @@ def reset(token):
         abort_with(404, _("This link has expired or was already used. Ask for a new one."))
     form = ResetForm()
     if form.validate_on_submit():
+        user = User.get_by_id(found.user_id)
+        user.set_password(form.password.data)  # also ends every session; hashed outside the transaction
         with database.atomic():
             if not found.use():
                 abort_with(404, _("This link has expired or was already used. Ask for a new one."))
-            user = User.get_by_id(found.user_id)
-            user.set_password(form.password.data)  # also ends every session of the account
-            user.save()
+            User.update(password_hash=user.password_hash, session_token=user.session_token).where(
+                User.id == user.id).execute()
         flash(_("Your password was changed. Please log in."))
         return redirect(url_for(".login"))
     return render("auth/reset.html", form=form, token=token, status=400 if form.is_submitted() else 200)
