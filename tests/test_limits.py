@@ -205,6 +205,10 @@ def test_counts_are_shared_through_redis(app_config, make_user, tmp_path):
         assert login(clients[1], "alice", "wrong-password").status_code == 400
         assert login(clients[0], "alice", "wrong-password").status_code == 429
         assert server.keys(f"*{prefix}*"), "no counts in Redis"
+        # The counts live in Redis and nowhere else: without them, the limit starts over.
+        for key in server.scan_iter(f"*{prefix}*"):
+            server.delete(key)
+        assert login(clients[1], "alice", "wrong-password").status_code == 400
     finally:
         for key in server.scan_iter(f"*{prefix}*"):
             server.delete(key)
