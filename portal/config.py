@@ -49,7 +49,7 @@ DEFAULTS = {
     "RATE_LIMITS": True,
     "RATE_LIMIT_NAMESPACE": "portal",  # prefix of the counters' keys (in Redis: one per site)
     "LIMIT_LOGIN": "30 per minute; 300 per hour",  # per address: carrier gateways are shared
-    "LIMIT_REGISTRATION": "10 per hour; 50 per day",
+    "LIMIT_REGISTRATION": "20 per hour; 200 per day",  # per address: gateways again
     "LIMIT_MESSAGES": "10 per minute; 100 per hour",
     "LIMIT_COMMENTS": "10 per minute; 200 per hour",
     "LIMIT_POSTS": "10 per minute; 100 per hour",
