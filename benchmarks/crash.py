@@ -11,7 +11,6 @@ Prints one line per round and a total; exits 1 on any failure.
 """
 import argparse
 import random
-import shutil
 import sys
 import tempfile
 import threading
@@ -94,11 +93,7 @@ def main(argv=None):
     print(f"crash: rounds {args.rounds}, requests {totals['requests']}, acked writes {len(ledger)}, "
           f"lost {totals['lost']}, integrity failures {totals['integrity']}, missing files {totals['missing']}, "
           f"5xx {totals['5xx']}, locked {totals['locked']}  {'FAILED' if failed else 'ok'}")
-    if failed or args.keep:
-        print(f"data dir kept: {data_dir} (server log: {server.log_path})")
-    else:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return 1 if failed else 0
+    return loadgen.finish(data_dir, server, failed, args.keep)
 
 
 if __name__ == "__main__":

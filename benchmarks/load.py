@@ -10,7 +10,6 @@ and reads pages. Then it checks the server's answers and log, and the database f
 every write the server acknowledged. Prints one summary line; exits 1 on any failure.
 """
 import argparse
-import shutil
 import sys
 import tempfile
 import time
@@ -68,11 +67,7 @@ def main(argv=None):
     print(f"load {args.clients} clients {elapsed:.0f} s: requests {stats.requests} "
           f"({stats.requests / elapsed:.0f}/s), writes acked {len(ledger)}, 5xx {len(stats.server_errors)}, "
           f"locked {locked}, writes lost {len(verdict.lost)}  {'FAILED' if failed else 'ok'}")
-    if failed or args.keep:
-        print(f"data dir kept: {data_dir} (server log: {server.log_path})")
-    else:
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return 1 if failed else 0
+    return loadgen.finish(data_dir, server, failed, args.keep)
 
 
 if __name__ == "__main__":

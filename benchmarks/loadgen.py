@@ -17,6 +17,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import sqlite3
@@ -677,3 +678,12 @@ def locked_lines(log_text):
 def describe_lost(lost, limit=5):
     """A few lost writes, one a line, for the report."""
     return "\n".join(f"  lost: {write}" for write in lost[:limit])
+
+
+def finish(data_dir, server, failed, keep):
+    """Keep the data dir when something failed (or when asked), else remove it; the exit code."""
+    if failed or keep:
+        print(f"data dir kept: {data_dir} (server log: {server.log_path})")
+    else:
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return 1 if failed else 0

@@ -31,7 +31,7 @@ from pathlib import Path
 from peewee import PostgresqlDatabase
 
 from . import db
-from .db import MediaIdField, database
+from .db import database
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -67,15 +67,14 @@ def _copy(source_dir, target_dir, relative):
     return True
 
 
-def _media_columns(models):
-    return [(model._meta.table_name, field.column_name) for model in models
-            for field in model._meta.sorted_fields if isinstance(field, MediaIdField)]
+def _referenced_ids(query):
+    """Media ids the rows of a database copy point to; ``query(sql)`` returns rows of one column
+    (the copy is not the app's database, so the SQL is written out here)."""
+    from .models import media_columns
 
-
-def _referenced_ids(query, models):
-    """Media ids the rows point to; ``query(sql)`` returns rows of one column."""
     ids = set()
-    for table, column in _media_columns(models):
+    for field in media_columns():
+        table, column = field.model._meta.table_name, field.column_name
         ids.update(value for (value,) in query(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'))
     return ids
 
@@ -90,7 +89,7 @@ def _sha256(path):
 
 def backup(app, path):
     """Write a backup of the app's database and media folder to the new folder ``path``."""
-    from .models import ALL_MODELS
+    from .models import media_ids
 
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -104,13 +103,13 @@ def backup(app, path):
             kind = "postgresql"
             _pg_dump(app.config["DATABASE_URL"], work / PG_FILE)
             with database.connection_context():
-                referenced = _referenced_ids(lambda sql: database.execute_sql(sql).fetchall(), ALL_MODELS)
+                referenced = set(media_ids())
         else:
             kind = "sqlite"
             _sqlite_snapshot(database.obj.database, work / SQLITE_FILE)
             snapshot = sqlite3.connect(work / SQLITE_FILE)
             try:
-                referenced = _referenced_ids(lambda sql: snapshot.execute(sql).fetchall(), ALL_MODELS)
+                referenced = _referenced_ids(lambda sql: snapshot.execute(sql).fetchall())
             finally:
                 snapshot.close()  # before the folder moves, so SQLite removes its -wal/-shm there
         missing = []

@@ -24,9 +24,8 @@ def run(now=None):
     done = {}
     with database.atomic():
         done["footprints older than the retention"] = Footprint.purge(retention, now=now)
-    done["idle handset sessions"] = UrlSession.delete().where(UrlSession.updated_at < now - IDLE).execute()
-    window = datetime.timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
-    done["old failed logins"] = LoginAttempt.delete().where(LoginAttempt.created_at < now - window).execute()
+    done["idle handset sessions"] = UrlSession.purge(now - IDLE)
+    done["old failed logins"] = LoginAttempt.purge(now - datetime.timedelta(seconds=config["LOGIN_WINDOW_SECONDS"]))
     done["used or expired reset links"] = (PasswordReset.delete()
                                            .where(PasswordReset.expires_at < now - RESET_KEPT).execute())
     return done

@@ -105,7 +105,7 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                  .execute())
                 # Forget idle sessions whenever a new one starts (indexed on updated_at).
                 if session.new or session.rotated_from:
-                    UrlSession.delete().where(UrlSession.updated_at < now - IDLE).execute()
+                    UrlSession.purge(now - IDLE)
         self._set_cookie(app, session, response)
 
     @staticmethod

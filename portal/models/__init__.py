@@ -25,15 +25,19 @@ __all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryCommen
            "User", "Voice", "VoiceMute"]
 
 
-def media_ids():
-    """Every media id a row points to (the columns declared as MediaIdField), sorted."""
+def media_columns():
+    """The columns that hold media ids (declared as MediaIdField), as peewee fields."""
     from ..db import MediaIdField
 
+    return [field for model in ALL_MODELS for field in model._meta.sorted_fields
+            if isinstance(field, MediaIdField)]
+
+
+def media_ids():
+    """Every media id a row points to, sorted."""
     found = set()
-    for model in ALL_MODELS:
-        for field in model._meta.sorted_fields:
-            if isinstance(field, MediaIdField):
-                found.update(value for (value,) in model.select(field).where(field.is_null(False)).tuples())
+    for field in media_columns():
+        found.update(value for (value,) in field.model.select(field).where(field.is_null(False)).tuples())
     return sorted(found)
 
 

@@ -77,11 +77,6 @@ class FriendRequest(BaseModel):
         indexes = ((("sender", "recipient"), True), (("recipient", "created_at"), False))
 
     @classmethod
-    def between(cls, sender, recipient):
-        """The pending request from ``sender`` to ``recipient``, or None."""
-        return cls.get_or_none((cls.sender == sender) & (cls.recipient == recipient))
-
-    @classmethod
     def pending_between(cls, a, b):
         """The pending requests (from a to b, from b to a), each or None, in one query."""
         rows = list(cls.select().where(((cls.sender == a) & (cls.recipient == b))
@@ -208,14 +203,15 @@ def request_friendship(sender, recipient, message, max_friends):
     with database.atomic():
         if Friendship.exists_between(sender.id, recipient.id):
             return ALREADY_FRIENDS
-        if FriendRequest.between(recipient.id, sender.id) is not None:
+        sent, received = FriendRequest.pending_between(sender.id, recipient.id)
+        if received is not None:
             if not _room_for_friend(sender, recipient, max_friends):
                 return TOO_MANY
             Friendship.make(sender.id, recipient.id)
             return ACCEPTED
         if Friendship.count_of(sender.id) >= max_friends:
             return TOO_MANY
-        if FriendRequest.between(sender.id, recipient.id) is not None:
+        if sent is not None:
             return ALREADY_SENT
         # A concurrent duplicate meets the unique index and is ignored.
         (FriendRequest.insert(sender=sender.id, recipient=recipient.id, message=message)

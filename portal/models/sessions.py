@@ -11,3 +11,8 @@ class UrlSession(BaseModel):
     ua_hash = CharField(max_length=64)
     data = TextField(default="{}")
     updated_at = DateTimeField(default=utcnow, index=True)
+
+    @classmethod
+    def purge(cls, cutoff):
+        """Forget sessions idle since before ``cutoff`` (indexed); returns how many went."""
+        return cls.delete().where(cls.updated_at < cutoff).execute()

@@ -181,8 +181,12 @@ class LoginAttempt(BaseModel):
     def record_failure(cls, login_id, address, window):
         """Remember a failed login and drop entries older than the window."""
         cls.create(login_id=login_id[:64], address=address[:64])
-        cutoff = utcnow() - datetime.timedelta(seconds=window)
-        cls.delete().where(cls.created_at < cutoff).execute()
+        cls.purge(utcnow() - datetime.timedelta(seconds=window))
+
+    @classmethod
+    def purge(cls, cutoff):
+        """Forget failures older than ``cutoff``; returns how many went."""
+        return cls.delete().where(cls.created_at < cutoff).execute()
 
     @classmethod
     def clear(cls, login_id):
