@@ -98,9 +98,10 @@ def create_app(config=None):
     _register_blueprints(app)
     _register_hooks(app)
 
-    from . import errors
+    from . import errors, pagecache
 
     errors.init_app(app)
+    pagecache.init_app(app)
     if app.config["PROXY_COUNT"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -124,12 +125,15 @@ def _init_login(app):
         from flask import g
 
         from .models.messages import unread_query
+        from .pagecache import generation_columns
 
-        # The unread count every page's menu shows comes with the user row (one query).
+        # The unread count every page's menu shows, and the page generations (read before
+        # anything the page shows: pagecache.py), come with the user row: one query.
         user = User.by_session_id(session_id, unread_query(User.id).alias("unread_messages"),
-                                  cache_key="unread_messages")
+                                  *generation_columns(User.id), cache_key="unread+generations")
         if user is not None:
             g.unread_messages = user.unread_messages
+            g.page_generations = (user.site_generation, user.user_generation)
         return user
 
 

@@ -55,6 +55,10 @@ DEFAULTS = {
     "LIMIT_POSTS": "10 per minute; 100 per hour",
     "LIMIT_FRIEND_REQUESTS": "10 per minute; 60 per hour",
     "LIMIT_UPLOADS": "10 per minute; 100 per hour",
+    # Page cache (portal/pagecache.py): the busiest pages, kept per request headers and served
+    # while nothing they show has changed; at most this old (0 turns it off) and this big.
+    "PAGE_CACHE_SECONDS": 30,
+    "PAGE_CACHE_BYTES": 2 * 1024 * 1024,
     # Optional e-mail; off while SMTP_HOST is empty.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
@@ -86,6 +90,8 @@ _ENV = {
     **{f"PORTAL_{key}": (key, str) for key in ("LIMIT_LOGIN", "LIMIT_REGISTRATION", "LIMIT_MESSAGES",
                                                "LIMIT_COMMENTS", "LIMIT_POSTS", "LIMIT_FRIEND_REQUESTS",
                                                "LIMIT_UPLOADS")},
+    "PORTAL_PAGE_CACHE_SECONDS": ("PAGE_CACHE_SECONDS", int),
+    "PORTAL_PAGE_CACHE_BYTES": ("PAGE_CACHE_BYTES", int),
     "PORTAL_MAX_UPLOAD_BYTES": ("MAX_UPLOAD_BYTES", int),
     "PORTAL_MAX_UPLOAD_PIXELS": ("MAX_UPLOAD_PIXELS", int),
     "PORTAL_SMTP_HOST": ("SMTP_HOST", str),
@@ -126,6 +132,9 @@ def load_config(overrides=None, environ=None):
         raise ConfigError(f"REGISTRATION must be one of {', '.join(REGISTRATION_MODES)}")
     if config["DEFAULT_LANGUAGE"] not in LANGUAGES:
         raise ConfigError(f"DEFAULT_LANGUAGE must be one of {', '.join(LANGUAGES)}")
+    for key in ("PAGE_CACHE_SECONDS", "PAGE_CACHE_BYTES"):
+        if not isinstance(config[key], int) or config[key] < 0:
+            raise ConfigError(f"{key} must be a whole number, 0 or more")
     for key in config:
         if key.startswith("LIMIT_"):
             _check_limit(key, config[key])

@@ -3,11 +3,13 @@
 Models subclass ``BaseModel``; the proxy is initialised by ``init_app`` from
 ``DATABASE_URL`` (SQLite by default, PostgreSQL for the scale-out path).
 """
+import contextvars
 import datetime
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from peewee import CharField, DatabaseProxy, Model, SqliteDatabase
+from peewee import CharField, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse import db_url
 from playhouse.pool import PooledSqliteDatabase
 from playhouse.migrations import Runner
@@ -50,9 +52,95 @@ class MediaIdField(CharField):
         super().__init__(**kwargs)
 
 
+# Who sees a write (see ``private_writes``): None = anyone (the site's generation moves),
+# else the _PrivateScope of the enclosing block.
+_write_scope = contextvars.ContextVar("write_scope", default=None)
+_tracking = contextvars.ContextVar("write_tracking", default=True)
+GENERATION_TABLE = "page_generation"
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC", "CREATE", "DROP T", "ALTER ")
+
+
+class _PrivateScope:
+    def __init__(self, user_ids):
+        self.user_ids = dict.fromkeys(user_ids)
+        self.dirty = False
+
+
+@contextmanager
+def private_writes(*user_ids):
+    """Writes in this block change only what ``user_ids`` see (a footprint, a seen marker):
+    they move those members' page generations instead of the whole site's, once, when the
+    block ends (after the writes: safe, see WriteTracking). With no ids the writes are seen
+    by no page (a handset's session row). A block inside another adds its members to the
+    outer one, which moves them all in one statement."""
+    outer = _write_scope.get()
+    if outer is not None:
+        outer.user_ids.update(dict.fromkeys(user_ids))
+        yield
+        return
+    scope = _PrivateScope(user_ids)
+    token = _write_scope.set(scope)
+    try:
+        yield
+    finally:
+        _write_scope.reset(token)
+        if scope.dirty and scope.user_ids:
+            database.obj.bump_generations(tuple(scope.user_ids))
+
+
+@contextmanager
+def untracked():
+    """Writes that move no generation: migrations, before the generation table exists."""
+    token = _tracking.set(False)
+    try:
+        yield
+    finally:
+        _tracking.reset(token)
+
+
+class WriteTracking:
+    """Every statement that changes rows moves a page generation (portal/pagecache.py).
+
+    Hooked under peewee, so no write path can forget it: the bump runs on the same
+    connection right after the write, inside its transaction when there is one (committed
+    or rolled back with it), and right after it otherwise. Readers read the generations
+    before anything else, so a page is never kept under a generation older than its data.
+    """
+
+    def execute_sql(self, sql, params=None):
+        cursor = super().execute_sql(sql, params)
+        if (sql[:6].upper() in _WRITES and cursor.rowcount != 0 and _tracking.get()
+                and GENERATION_TABLE not in sql[:40]):
+            scope = _write_scope.get()
+            if scope is None:
+                self.bump_generations((0,))
+            else:
+                scope.dirty = True
+        return cursor
+
+    def bump_generations(self, scopes):
+        """Move the counters of ``scopes`` (0: the site, else user ids) by one."""
+        values = ", ".join(f"({self.param}, 1)" for _ in scopes)
+        super().execute_sql(
+            f'INSERT INTO "{GENERATION_TABLE}" ("scope", "n") VALUES {values} '
+            f'ON CONFLICT ("scope") DO UPDATE SET "n" = "{GENERATION_TABLE}"."n" + 1', scopes)
+
+
+class PortalSqliteDatabase(WriteTracking, SqliteDatabase):
+    """SQLite (in memory: tests of single functions)."""
+
+
+class PortalPooledSqliteDatabase(WriteTracking, PooledSqliteDatabase):
+    """SQLite with a pool of open connections (a file: the default)."""
+
+
+class PortalPostgresqlDatabase(WriteTracking, PostgresqlDatabase):
+    """PostgreSQL (the scale-out path)."""
+
+
 def month_of(field):
     """SQL expression 'YYYY-MM' of a datetime column, on SQLite and PostgreSQL."""
-    from peewee import SQL, PostgresqlDatabase, fn
+    from peewee import SQL, fn
 
     # The format is a literal, not a parameter: PostgreSQL only matches a SELECT expression
     # with its GROUP BY twin when both are the same text.
@@ -72,10 +160,10 @@ def make_database(url):
         # whatever the timeout, with "database is locked" once another connection has committed
         # since its read (WAL snapshot): benchmarks/load.py found it on the diary edit.
         if path == ":memory:":
-            return SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
+            return PortalSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE")
         # A pool: a request takes an open connection (pragmas set once, no connect and no
         # close-time WAL checkpoint per request). One connection per waitress thread at most.
-        return PooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
+        return PortalPooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
                                     max_connections=32, stale_timeout=600, check_same_thread=False,
                                     cached_statements=16)  # kept statements cost memory per connection
     if url.startswith(("postgres://", "postgresql://")):
@@ -88,7 +176,9 @@ def make_database(url):
         except ImportError as exc:
             raise ValueError("PostgreSQL needs its driver: pip install 'portal[postgresql]'") from exc
         options = parse_qs(urlsplit(url).query).get("options", [""])[0]
-        return db_url.connect(url, options=f"{options} -c jit=off".strip())
+        params = db_url.parse(url)
+        params["options"] = f"{options} -c jit=off".strip()
+        return PortalPostgresqlDatabase(**params)
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
@@ -113,7 +203,7 @@ def migration_runner():
 
 def upgrade(target=None):
     """Apply pending migrations (up to ``target``); return the names applied."""
-    with database.connection_context():
+    with database.connection_context(), untracked():
         return migration_runner().up(target)
 
 

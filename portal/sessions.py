@@ -17,7 +17,7 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import user_logged_in
 from werkzeug.datastructures import CallbackDict
 
-from .db import database, utcnow
+from .db import database, private_writes, utcnow
 from .device import detect
 from .models.sessions import UrlSession
 
@@ -94,7 +94,9 @@ class PortalSessionInterface(SecureCookieSessionInterface):
                 self._set_cookie(app, session, response)  # until the client shows it keeps it
             response.vary.add("Cookie")
             return
-        with database.connection_context():
+        # No page shows a session row: its writes move no page generation (the page cache
+        # checks the row itself, see pagecache.py).
+        with database.connection_context(), private_writes():
             with database.atomic():
                 if session.rotated_from:
                     UrlSession.delete().where(UrlSession.token == session.rotated_from).execute()

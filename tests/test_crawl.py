@@ -13,6 +13,7 @@ from pagecheck import check_page
 from querycount import count_queries
 from portal import demo
 from portal.db import database
+from portal.models import PageGeneration
 
 CLIENTS = {"docomo": (DOCOMO_UA, "mobile"), "softbank": (SOFTBANK_UA, "mobile"), "pc": (PC_UA, "pc")}
 SKIP = re.compile(r"^/(lang/|static/|healthz)|[?&]view=")
@@ -22,7 +23,13 @@ MAX_STATEMENTS = 12
 # the owner opens the list), the handset session store, "seen" markers (comment watches,
 # notices) and the read time of a message opened by its recipient.
 GET_WRITES = ("footprint", "footprint_deletion", "url_session", "comment_watch.seen_at",
-              "message.read_at", "user.footprints_seen_at", "user.likes_seen_at", "user.invitees_seen_at")
+              "message.read_at", "user.footprints_seen_at", "user.likes_seen_at", "user.invitees_seen_at",
+              "page_generation")
+
+
+def site_generation():
+    with database.connection_context():
+        return PageGeneration.get_by_id(0).n
 
 
 def links_of(html, base):
@@ -92,6 +99,7 @@ def test_crawl_demo_site(demo_site, make_client, name, login_id):
     client = make_client(ua)
     assert login(client, login_id, demo.DEMO_PASSWORD).status_code == 302
     before = tables(GET_WRITES)
+    generation = site_generation()
     statements = {}
     pages, problems = crawl(client, kind, statements=statements)
     assert not problems, problems
@@ -100,6 +108,9 @@ def test_crawl_demo_site(demo_site, make_client, name, login_id):
     # Reading never changes anything but the intended GET writes.
     changes = differences(before, tables(GET_WRITES))
     assert not changes, changes
+    # ...and those are private writes (pagecache.py): no member's cached page but the reader's
+    # and the visited owner's goes stale, so the site's generation has not moved.
+    assert site_generation() == generation
     # No page runs more than MAX_STATEMENTS SQL statements, whatever it shows.
     worst = sorted(statements.items(), key=lambda item: -item[1])
     print(f"SQL statements per page: max {worst[0][1]} ({worst[0][0]}), "

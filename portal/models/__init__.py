@@ -2,6 +2,7 @@
 in dependency order; migrations must produce exactly this schema (a test checks)."""
 from .diary import CommentWatch, DiaryComment, DiaryEntry, DiaryMonth, DiaryPhoto
 from .footprints import Footprint, FootprintDeletion
+from .generations import PageGeneration
 from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendRequest, Friendship,
                       Introduction)
 from .likes import Like, likeable
@@ -17,11 +18,11 @@ ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friends
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
               FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
               VoiceMute, Like, Message, PasswordReset, UrlSession, Album, Photo, PhotoComment,
-              DiaryPhoto]
+              DiaryPhoto, PageGeneration]
 
 __all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "DiaryPhoto", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
-           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PasswordReset", "Photo", "PhotoComment", "ProfileField", "Report", "SiteSetting", "UrlSession",
+           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PageGeneration", "PasswordReset", "Photo", "PhotoComment", "ProfileField", "Report", "SiteSetting", "UrlSession",
            "User", "Voice", "VoiceMute"]
 
 

@@ -2,7 +2,7 @@
 (Mixi's comment history: whoever commented is told of later comments)."""
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from ..db import BaseModel, MediaIdField, database, utcnow
+from ..db import BaseModel, MediaIdField, database, private_writes, utcnow
 from .friends import FriendGroup
 from .users import User
 from .visibility import FRIENDS, OnTheLadder
@@ -133,6 +133,16 @@ class CommentWatch(BaseModel):
 
     class Meta:
         indexes = ((("user", "entry"), True), (("entry",), False))
+
+    @classmethod
+    def mark_seen(cls, user_id, entry_id, now=None):
+        """``user`` read the comments of ``entry`` (if she follows it). Writes only when a
+        comment came since she last looked, and only her pages change."""
+        newer = DiaryComment.select(DiaryComment.id).where(
+            (DiaryComment.entry == entry_id) & (DiaryComment.created_at > cls.seen_at))
+        with private_writes(user_id):
+            cls.update(seen_at=now or utcnow()).where(
+                (cls.user == user_id) & (cls.entry == entry_id) & fn.EXISTS(newer)).execute()
 
     @classmethod
     def touch(cls, user_id, entry_id, now=None):

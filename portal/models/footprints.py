@@ -4,10 +4,13 @@ import datetime
 
 from peewee import Case, CharField, DateTimeField, ForeignKeyField, IntegerField, fn
 
-from ..db import BaseModel, utcnow
+from ..db import BaseModel, private_writes, utcnow
 from .users import User
 
 COLLAPSE = datetime.timedelta(minutes=5)
+# A visit to the same page within this of the recorded one writes nothing: the time shown is
+# exact to the minute, and a member reading one page writes (and moves her cached pages) once.
+FRESH = datetime.timedelta(seconds=30)
 
 
 class Footprint(BaseModel):
@@ -28,16 +31,19 @@ class Footprint(BaseModel):
     def record(cls, owner_id, visitor_id, kind, object_id=0, now=None):
         """Record a visit: one INSERT ... ON CONFLICT DO UPDATE, no read first.
 
-        A visit within 5 minutes of the previous one only moves the time.
+        A visit within 5 minutes of the previous one only moves the time; one to the same
+        page within FRESH of it changes nothing. Only the owner and the visitor see it.
         """
         now = now or utcnow()
         counted = Case(None, [(cls.visited_at < now - COLLAPSE, cls.visits + 1)], cls.visits)
-        (cls.insert(owner=owner_id, visitor=visitor_id, kind=kind, object_id=object_id,
-                    visited_at=now, visits=1)
-         .on_conflict(conflict_target=[cls.owner, cls.visitor],
-                      update={cls.visits: counted, cls.visited_at: now, cls.kind: kind,
-                              cls.object_id: object_id})
-         .execute())
+        changed = (cls.visited_at < now - FRESH) | (cls.kind != kind) | (cls.object_id != object_id)
+        with private_writes(owner_id, visitor_id):
+            (cls.insert(owner=owner_id, visitor=visitor_id, kind=kind, object_id=object_id,
+                        visited_at=now, visits=1)
+             .on_conflict(conflict_target=[cls.owner, cls.visitor],
+                          update={cls.visits: counted, cls.visited_at: now, cls.kind: kind,
+                                  cls.object_id: object_id}, where=changed)
+             .execute())
 
     @classmethod
     def purge(cls, retention_days, owner=None, now=None):

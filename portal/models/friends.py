@@ -48,6 +48,11 @@ class Friendship(BaseModel):
         """How many friends ``user`` has."""
         return cls.select().where(cls.user == user).count()
 
+    @classmethod
+    def count_column(cls, user_id_column, alias="friend_count"):
+        """How many friends, as a column of a query over users."""
+        return cls.select(fn.COUNT(cls.id)).where(cls.user == user_id_column).alias(alias)
+
 
 def friends_of(user, order="name"):
     """Query of the (not suspended) friends of ``user``, by nickname or by last login."""

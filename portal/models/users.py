@@ -9,7 +9,7 @@ from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import BaseModel, MediaIdField, database, utcnow
+from ..db import BaseModel, MediaIdField, database, private_writes, utcnow
 
 LOGIN_ID_PATTERN = r"^[a-z0-9_]{3,20}$"
 
@@ -100,9 +100,15 @@ class User(UserMixin, BaseModel):
         return user
 
     @classmethod
-    def by_login_id(cls, login_id):
+    def mark_seen(cls, user_id, field):
+        """Set one of the ``*_seen_at`` markers to now: only this member's pages change."""
+        with private_writes(user_id):
+            cls.update({field: utcnow()}).where(cls.id == user_id).execute()
+
+    @classmethod
+    def by_login_id(cls, login_id, *extra_columns):
         """The user with this login id (case-insensitive), or None."""
-        return cls.get_or_none(cls.login_id == (login_id or "").strip().lower())
+        return cls.select(cls, *extra_columns).where(cls.login_id == (login_id or "").strip().lower()).first()
 
     @classmethod
     def search(cls, text):

@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..limits import limited
 from .. import privacy
-from ..db import database, utcnow
+from ..db import database, private_writes, utcnow
 from .. import media
 from ..models import CommentWatch, DiaryComment, DiaryEntry, DiaryPhoto, Footprint, FriendGroup, User
 from ..models.diary import (PHOTOS_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, archive_for, count_month, create_entry,
@@ -19,6 +19,7 @@ from ..models.diary import (PHOTOS_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX, add_co
 from ..models.likes import liked_by
 from ..models.visibility import GROUP, LEVELS, choices
 from ..notices import Notice, provider
+from ..pagecache import cacheable
 from ..rendering import KeysetPage, Page, editable_parts, part_arg, render
 from .photos import media_error_message, pictures_stored, read_pictures, remove_files
 from .util import ActionForm, BaseForm, get_user_or_404
@@ -78,6 +79,7 @@ def visible_entry(entry_id):
 
 
 @bp.route("/diary/<int:entry_id>")
+@cacheable
 def entry(entry_id):
     """An entry: body (in parts on small screens), comments, likes, neighbours."""
     entry, rel = visible_entry(entry_id)
@@ -89,11 +91,10 @@ def entry(entry_id):
     newer = same_owner.where(DiaryEntry.id > entry.id).order_by(DiaryEntry.id.asc()).first()
     older = same_owner.where(DiaryEntry.id < entry.id).first()
     if viewer is not None:
-        if privacy.may_leave_footprint(viewer, entry.owner):
-            Footprint.record(entry.owner_id, viewer.id, "diary", entry.id)
-        # Mark the comments seen for whoever follows this entry (owner, commenters).
-        CommentWatch.update(seen_at=utcnow()).where(
-            (CommentWatch.user == viewer.id) & (CommentWatch.entry == entry.id)).execute()
+        with private_writes(entry.owner_id, viewer.id):  # one generation bump for both
+            if privacy.may_leave_footprint(viewer, entry.owner):
+                Footprint.record(entry.owner_id, viewer.id, "diary", entry.id)
+            CommentWatch.mark_seen(viewer.id, entry.id)
     return render("diary/entry.html", entry=entry, comments=comments, newer=newer, older=older,
                   photos=DiaryPhoto.of(entry.id),
                   liked=entry.id in liked_by("diary", [entry.id], viewer),

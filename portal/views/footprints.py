@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from wtforms import BooleanField
 
 from .. import privacy
-from ..db import database, utcnow
+from ..db import database
 from ..models import Footprint, FootprintDeletion, User
 from ..notices import Notice, provider
 from ..rendering import Page, render
@@ -38,7 +38,7 @@ def index():
         Footprint.purge(site_setting("FOOTPRINT_RETENTION_DAYS"), owner=current_user.id)
         page = Page(visitors_of(current_user, current_user))
         if page.number == 1:
-            User.update(footprints_seen_at=utcnow()).where(User.id == current_user.id).execute()
+            User.mark_seen(current_user.id, User.footprints_seen_at)
     return render("footprints/index.html", page=page, allowed=allowed,
                   total=Footprint.total_visits(current_user),
                   retention=site_setting("FOOTPRINT_RETENTION_DAYS"))

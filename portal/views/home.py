@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from ..config import LANGUAGES
 from ..notices import notices_for
+from ..pagecache import cacheable
 from ..rendering import render
 from .util import safe_next
 
@@ -48,6 +49,7 @@ def areas_for(user):
 
 
 @bp.route("/")
+@cacheable
 def index():
     """Logged out: what this site is. Logged in: the menu of areas and the notices."""
     if not current_user.is_authenticated:

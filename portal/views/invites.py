@@ -3,7 +3,6 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ..db import utcnow
 from ..models import InviteCode, User
 from ..notices import Notice, provider
 from ..rendering import render
@@ -22,7 +21,7 @@ def index():
     """My invite links and who joined through them."""
     quota = site_setting("INVITE_QUOTA")
     links = list(_mine().order_by(InviteCode.id.desc()))
-    User.update(invitees_seen_at=utcnow()).where(User.id == current_user.id).execute()
+    User.mark_seen(current_user.id, User.invitees_seen_at)
     invitees = list(User.select().where((User.invited_by == current_user.id)
                                         & (User.is_suspended == False))  # noqa: E712
                     .order_by(User.created_at.desc()).limit(100))

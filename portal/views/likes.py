@@ -4,7 +4,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import privacy
-from ..db import utcnow
 from ..models import User
 from ..models.likes import LIKEABLE, Like, likers, set_like
 from ..notices import Notice, provider
@@ -55,7 +54,7 @@ def received():
              .order_by(Like.id.desc()))
     page = Page(query)
     if page.number == 1:
-        User.update(likes_seen_at=utcnow()).where(User.id == current_user.id).execute()
+        User.mark_seen(current_user.id, User.likes_seen_at)
     links = {}
     for row in page.items:
         spec = LIKEABLE.get(row.kind)

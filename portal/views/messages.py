@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length
 
 from ..limits import limited
 from .. import mail, privacy
-from ..db import utcnow
+from ..db import private_writes, utcnow
 from ..models import Message, User
 from ..models import messages as boxes
 from ..models.messages import BODY_MAX, SUBJECT_MAX
@@ -78,7 +78,8 @@ def show(message_id):
     """One message; opening it marks it read for the recipient."""
     message = _readable(message_id)
     if message.recipient_id == current_user.id and message.read_at is None:
-        Message.update(read_at=utcnow()).where(Message.id == message.id).execute()
+        with private_writes(message.recipient_id, message.sender_id):  # only they see it
+            Message.update(read_at=utcnow()).where(Message.id == message.id).execute()
         g.pop("unread_messages", None)  # the menu counts again, without this one
     sender, recipient = User.get_by_id(message.sender_id), User.get_by_id(message.recipient_id)
     return render("messages/show.html", message=message, sender=sender, recipient=recipient,

@@ -54,14 +54,14 @@ def _nickname_is_visible(form, field):
 @bp.route("/u/<login_id>")
 def profile(login_id):
     """A member's profile: what the viewer may see, friends, introductions."""
-    owner = _visible_owner(login_id)
+    owner = _visible_owner(login_id, Friendship.count_column(User.id))
     rel = privacy.relation(current_user, owner)
     viewer = current_user if current_user.is_authenticated else None
     context = {
         "owner": owner, "rel": rel, "is_self": rel == privacy.SELF,
         "fields": privacy.visible_profile_fields(current_user, owner, rel),
         "field_labels": {name: spec[0] for name, spec in FIELDS.items()},
-        "friend_count": Friendship.count_of(owner.id),
+        "friend_count": owner.friend_count,
         "introductions": list(_introductions(owner, viewer, rel == privacy.SELF).limit(21)),
         "common": [], "common_count": 0, "request_sent": None, "request_received": None,
         "recent_entries": list(DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == owner.id).limit(3)),
@@ -77,8 +77,8 @@ def profile(login_id):
     return render("people/profile.html", **context)
 
 
-def _visible_owner(login_id):
-    owner = get_user_or_404(login_id)
+def _visible_owner(login_id, *extra_columns):
+    owner = get_user_or_404(login_id, *extra_columns)
     if not privacy.can_view_profile(current_user, owner):
         abort(404)
     return owner
