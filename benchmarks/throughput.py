@@ -11,6 +11,10 @@ token in ``?sid=`` instead, and a logged-in page without content, are shown for 
 for ``--seconds`` (after a second of warm-up). Prints requests per second and each page's
 ratio to the baseline with its limit; the same ratio by the server's CPU time per request,
 steadier when other work shares the machine; and the non-2xx responses (must be 0).
+
+Reloads of the same page are what the page cache (portal/pagecache.py) serves; the same three
+pages are then loaded from a second server with the cache off (``PORTAL_PAGE_CACHE_SECONDS=0``),
+which is what every first view, and every view after a change, costs.
 """
 import argparse
 import shutil
@@ -71,6 +75,16 @@ def main():
                 print(f"  {name}: {results[name][0].summary()}", flush=True)
             rss = server.rss_kb()
             for client in mobile + cookieless + pc:
+                client.close()
+        with portal_server(folder, threads=args.threads, PORTAL_PAGE_CACHE_SECONDS="0") as server:
+            mobile = logged_in_clients(server.port, members, DOCOMO_UA, args.connections)
+            pc = logged_in_clients(server.port, members, PC_UA, args.connections)
+            for name, clients, path in [("mobile home", mobile, "/"), ("PC home", pc, "/"),
+                                        ("entry with 20 comments", pc, entry)]:
+                name = f"for comparison, cache off: {name}"
+                results[name] = (run_load(clients, [path], duration=args.seconds, server=server), None)
+                print(f"  {name}: {results[name][0].summary()}", flush=True)
+            for client in mobile + pc:
                 client.close()
         after = hello_rps(args, "after")
     finally:

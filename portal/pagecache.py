@@ -135,7 +135,7 @@ class PageCache:
         return True
 
     def _store(self, key, entry):
-        if entry.size > self.max_bytes // 8:
+        if entry.size > self.max_bytes // 4:
             return
         with self.lock:
             old = self.entries.pop(key, None)

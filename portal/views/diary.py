@@ -291,6 +291,7 @@ def _month_start(value):
 
 
 @bp.route("/diary/")
+@cacheable
 @login_required
 def feed():
     """The friends' diary feed: entries of friends the viewer may see, newest first."""

@@ -14,6 +14,7 @@ from ..models import DiaryEntry, Footprint, FriendRequest, Friendship, Introduct
 from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
 from ..models.visibility import FIELD_LEVELS, choices
+from ..pagecache import cacheable
 from ..rendering import Page, part_arg, render
 from .util import BaseForm, get_user_or_404, normalize_query
 
@@ -52,6 +53,7 @@ def _nickname_is_visible(form, field):
 
 
 @bp.route("/u/<login_id>")
+@cacheable
 def profile(login_id):
     """A member's profile: what the viewer may see, friends, introductions."""
     owner = _visible_owner(login_id, Friendship.count_column(User.id))

@@ -12,6 +12,7 @@ from ..models import User, Voice, VoiceMute
 from ..models.likes import Like, liked_by
 from ..models.visibility import FIELD_LEVELS, choices
 from ..models.voice import VOICE_MAX, delete_voice, post_voice
+from ..pagecache import cacheable
 from ..rendering import KeysetPage, render
 from .util import ActionForm, BaseForm, get_user_or_404
 
@@ -38,6 +39,7 @@ def timeline_for(user):
 
 
 @bp.route("/voice/", methods=["GET", "POST"])
+@cacheable
 @limited("POSTS")
 @login_required
 def timeline():
