@@ -56,7 +56,9 @@ class Site:
 
     def __init__(self, name, data_dir, info, database_url=None):
         self.name, self.info = name, info
-        self.app = open_app(data_dir, database_url)
+        # The page cache off: this measures what rendering costs as the data grows (a kept
+        # page costs the same at any size).
+        self.app = open_app(data_dir, database_url, PAGE_CACHE_SECONDS=0)
         self.database = database.obj
         self.clients = {kind: self._login(ua) for kind, ua in UAS.items()}
 

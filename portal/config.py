@@ -58,7 +58,7 @@ DEFAULTS = {
     # Page cache (portal/pagecache.py): the busiest pages, kept per request headers and served
     # while nothing they show has changed; at most this old (0 turns it off) and this big.
     "PAGE_CACHE_SECONDS": 30,
-    "PAGE_CACHE_BYTES": 2 * 1024 * 1024,
+    "PAGE_CACHE_BYTES": 1024 * 1024,  # ~400 gzipped PC pages or ~200 handset pages
     # Optional e-mail; off while SMTP_HOST is empty.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,

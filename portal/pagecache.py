@@ -11,10 +11,11 @@ compressed) is kept and sent again while nothing it shows can have changed:
   member's counters with the user row, before the page reads anything else; the page is
   kept under those values and served only while both are unchanged. A write that lands
   while a page renders moves a counter the page was not kept under, so it is never served.
-- **Same request.** The key is every request header a page can depend on: path and query,
-  host, scheme, the whole Cookie header (a PC session is its signed cookie: another login,
-  language or flash message is another key), User-Agent (device, carrier, encoding),
-  Accept-Language, Accept-Encoding and the client's address (session protection).
+- **Same request.** The key is every request header a page can depend on (``HEADERS``):
+  path and query, host, scheme, the whole Cookie header (a PC session is its signed cookie:
+  another login, language or flash message is another key), User-Agent (device, carrier,
+  encoding), Accept (XHTML), Accept-Language, Accept-Encoding and the client's address
+  (session protection). A page that reads another header must add it there.
 - **Same session.** A handset's server session (portal/sessions.py) is a row: an entry
   keeps the row's ``updated_at`` and is served only while the row is unchanged and not due
   for its write-back; logging out or any change to the session moves it.
@@ -42,8 +43,12 @@ from .models.sessions import UrlSession
 
 ENVIRON_KEY = "portal.page_cache.key"  # set by the middleware: this request may be kept
 ENVIRON_INFO = "portal.page_cache.info"  # set by the app: keep this response, and how
-HEADERS = ("PATH_INFO", "QUERY_STRING", "HTTP_HOST", "wsgi.url_scheme", "HTTP_COOKIE",
-           "HTTP_USER_AGENT", "HTTP_ACCEPT_LANGUAGE", "HTTP_ACCEPT_ENCODING", "REMOTE_ADDR")
+# Everything in a request a page may depend on: the URL (and what links are built from),
+# the session, the device and what it accepts (XHTML, gzip, languages), and the address
+# Flask-Login's session protection compares (X-Forwarded-For first, as it does).
+HEADERS = ("PATH_INFO", "QUERY_STRING", "SCRIPT_NAME", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT",
+           "wsgi.url_scheme", "HTTP_COOKIE", "HTTP_USER_AGENT", "HTTP_ACCEPT", "HTTP_ACCEPT_LANGUAGE",
+           "HTTP_ACCEPT_ENCODING", "REMOTE_ADDR", "HTTP_X_FORWARDED_FOR")
 
 
 def cacheable(view):
@@ -66,11 +71,14 @@ class Entry:
     __slots__ = ("status", "headers", "body", "user_id", "generations", "token", "saved_at",
                  "expires", "size")
 
-    def __init__(self, status, headers, body, info, expires):
+    def __init__(self, key, status, headers, body, info, expires):
         self.status, self.headers, self.body = status, headers, body
         self.user_id, self.generations, self.token, self.saved_at = info
         self.expires = expires
-        self.size = len(body) + sum(len(k) + len(v) for k, v in headers) + 200
+        # What the entry holds, its key included, plus the objects' own overhead (measured
+        # with tracemalloc: ~60 bytes a string, ~500 for the entry, tuples and dict slot).
+        self.size = (len(body) + sum(len(part) + 60 for part in key)
+                     + sum(len(k) + len(v) + 120 for k, v in headers) + 500)
 
 
 class PageCache:
@@ -119,7 +127,7 @@ class PageCache:
                 result.close()
         status, headers = captured
         if self._keepable(headers, info):
-            self._store(key, Entry(status, tuple(headers), body, info, time.monotonic() + self.seconds))
+            self._store(key, Entry(key, status, tuple(headers), body, info, time.monotonic() + self.seconds))
         return [body]
 
     @staticmethod
