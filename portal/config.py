@@ -58,7 +58,10 @@ DEFAULTS = {
     # Page cache (portal/pagecache.py): the busiest pages, kept per request headers and served
     # while nothing they show has changed; at most this old (0 turns it off) and this big.
     "PAGE_CACHE_SECONDS": 30,
-    "PAGE_CACHE_BYTES": 1024 * 1024,  # ~400 gzipped PC pages or ~200 handset pages
+    # ~110 gzipped PC pages or ~80 handset pages, with their keys: the pages of the members
+    # active in the last half minute on a club's site. More fits a bigger server: the 64 MB
+    # memory target (benchmarks/memory.py) leaves room for this much.
+    "PAGE_CACHE_BYTES": 512 * 1024,
     # Optional e-mail; off while SMTP_HOST is empty.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
