@@ -655,9 +655,16 @@ def _present(conn, ids, write):
         return one("SELECT 1 FROM message WHERE sender_id = ? AND recipient_id = ? AND instr(subject, ?) "
                    "AND instr(body, ?)", user, ids[write["to"]], write["token"], write["token"]) is not None
     if kind == "footprint":
+        # A visit to the same page within Footprint FRESH of the recorded one, or one answered
+        # from the page cache (at most PAGE_CACHE_SECONDS after the view that recorded it),
+        # leaves the recorded time: it is exact to within their sum.
+        from portal.config import DEFAULTS
+        from portal.models.footprints import FRESH
+
+        slack = FRESH + datetime.timedelta(seconds=DEFAULTS["PAGE_CACHE_SECONDS"])
         row = one("SELECT visited_at FROM footprint WHERE owner_id = ? AND visitor_id = ?",
                   ids[write["owner"]], user)
-        return row is not None and _parse_time(row[0]) >= _parse_time(write["since"])
+        return row is not None and _parse_time(row[0]) >= _parse_time(write["since"]) - slack
     if kind == "album":
         return one("SELECT 1 FROM album WHERE id = ? AND owner_id = ? AND instr(title, ?)",
                    write["album"], user, write["token"]) is not None

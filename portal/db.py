@@ -102,9 +102,11 @@ class WriteTracking:
     """Every statement that changes rows moves a page generation (portal/pagecache.py).
 
     Hooked under peewee, so no write path can forget it: the bump runs on the same
-    connection right after the write, inside its transaction when there is one (committed
-    or rolled back with it), and right after it otherwise. Readers read the generations
-    before anything else, so a page is never kept under a generation older than its data.
+    connection, inside the write's transaction just before it commits (committed or rolled
+    back with it; the site's row is locked only for that moment, so on PostgreSQL it never
+    waits inside a transaction that holds other rows), and right after the write when there
+    is no transaction. Readers read the generations before anything else, so a page is never
+    kept under a generation older than its data.
     """
 
     def execute_sql(self, sql, params=None):
@@ -112,14 +114,28 @@ class WriteTracking:
         if (sql[:6].upper() in _WRITES and cursor.rowcount != 0 and _tracking.get()
                 and GENERATION_TABLE not in sql[:40]):
             scope = _write_scope.get()
-            if scope is None:
-                self.bump_generations((0,))
-            else:
+            if scope is not None:
                 scope.dirty = True
+            elif self.in_transaction():
+                self._state.site_written = True
+            else:
+                self.bump_generations((0,))
         return cursor
 
+    def commit(self):
+        if getattr(self._state, "site_written", False):
+            self._state.site_written = False
+            self.bump_generations((0,))
+        return super().commit()
+
+    def rollback(self):
+        self._state.site_written = False
+        return super().rollback()
+
     def bump_generations(self, scopes):
-        """Move the counters of ``scopes`` (0: the site, else user ids) by one."""
+        """Move the counters of ``scopes`` (0: the site, else user ids) by one, locking
+        their rows in one order (no deadlock between two members' bumps)."""
+        scopes = sorted(scopes)
         values = ", ".join(f"({self.param}, 1)" for _ in scopes)
         super().execute_sql(
             f'INSERT INTO "{GENERATION_TABLE}" ("scope", "n") VALUES {values} '

@@ -95,7 +95,10 @@ class PageCache:
         self._check_sql = {}
 
     def __call__(self, environ, start_response):
-        if environ.get("REQUEST_METHOD") != "GET":
+        # Only GETs without a body: a handset's session token may come in a form body
+        # (sessions.py), which the key does not hold.
+        if (environ.get("REQUEST_METHOD") != "GET" or environ.get("CONTENT_LENGTH", "") not in ("", "0")
+                or "HTTP_TRANSFER_ENCODING" in environ):
             return self.app(environ, start_response)
         key = tuple(environ.get(name, "") for name in HEADERS)
         with self.lock:
@@ -126,7 +129,7 @@ class PageCache:
             if hasattr(result, "close"):
                 result.close()
         status, headers = captured
-        if self._keepable(headers, info):
+        if status.startswith("200 ") and self._keepable(headers, info):
             self._store(key, Entry(key, status, tuple(headers), body, info, time.monotonic() + self.seconds))
         return [body]
 

@@ -230,6 +230,27 @@ def test_language_and_device_are_part_of_the_key(make_client, world):
         assert xhtml.mimetype == "application/xhtml+xml" and html.mimetype == "text/html"
 
 
+def test_a_token_in_a_get_body_is_never_kept_or_served(make_client, world):
+    """A handset's token may come in a form body (sessions.py), which is not in the key: such
+    a GET must neither be kept (a victim with the same headers would get the page of the
+    token's owner) nor be answered from the cache."""
+    from portal.sessions import COOKIE
+
+    hana, ken, mio, entry = world
+    attacker = make_client(DOCOMO_UA)
+    login(attacker, "hana")
+    token = attacker.get_cookie(COOKIE).value
+    attacker.delete_cookie(COOKIE)
+    page_cache = attacker.application.page_cache
+    for _ in range(3):
+        response = attacker.get("/", data=f"sid={token}", content_type="application/x-www-form-urlencoded")
+        assert "ハナ" in text_of(response)
+    assert page_cache.hits == 0
+    victim = make_client(DOCOMO_UA)
+    html = text_of(victim.get("/"))
+    assert "ハナ" not in html and token not in html
+
+
 def test_logged_out_pages_are_kept_too(make_client, world):
     client = make_client(PC_UA)
     client.get("/")  # sets the session cookie (CSRF token): not kept
@@ -257,10 +278,16 @@ def test_a_rolled_back_write_moves_no_generation(app, world):
         with pytest.raises(RuntimeError):
             with database.atomic():
                 DiaryEntry.update(title="changed").where(DiaryEntry.id == entry.id).execute()
-                assert PageGeneration.get_by_id(0).n == site + 1  # in the same transaction
+                assert PageGeneration.get_by_id(0).n == site  # moved just before the commit
                 raise RuntimeError("roll back")
         assert DiaryEntry.get_by_id(entry.id).title == "Ken's day"
     assert generation() == site
+    with database.connection_context():
+        with database.atomic():
+            DiaryEntry.update(title="changed").where(DiaryEntry.id == entry.id).execute()
+            DiaryEntry.update(title="twice").where(DiaryEntry.id == entry.id).execute()
+    assert generation() == site + 1  # once per transaction
+    site += 1
     # A statement that changes no row moves nothing; a private write only its members.
     with database.connection_context():
         DiaryEntry.update(title="x").where(DiaryEntry.id == -1).execute()
