@@ -28,14 +28,7 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=10.0, help="longest load before a kill")
     parser.add_argument("--during-login", action="store_true",
                         help="kill at a moment counted from the start, logins included")
-    parser.add_argument("--clients", type=int, default=32, help="members acting at once")
-    parser.add_argument("--users", type=int, default=40, help="demo users seeded")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
-    parser.add_argument("--seed", type=int, default=None, help="random seed (kill moments and clients)")
-    parser.add_argument("--keep", action="store_true", help="keep the data dir (and its server.log)")
-    args = parser.parse_args(argv)
-    if args.clients > args.users:
-        parser.error("--clients must not exceed --users (one demo user per client)")
+    args = loadgen.parse_arguments(parser, argv, "random seed (kill moments and clients)")
     rng = random.Random(args.seed)
 
     data_dir = Path(tempfile.mkdtemp(prefix="portal-crash-"))
@@ -75,14 +68,7 @@ def main(argv=None):
                   f"integrity {verdict.integrity}, missing files {len(verdict.missing_files)} "
                   f"of {verdict.media_rows}, 5xx {len(stats.server_errors)}, locked {locked}, "
                   f"unexpected {len(stats.unexpected)}", flush=True)
-            for method, path, status, text in stats.unexpected[:3]:
-                print(f"  unexpected: {method} {path} -> {status}: {text}")
-            for method, path, status in stats.server_errors[:3]:
-                print(f"  server error: {method} {path} -> {status}")
-            if verdict.lost:
-                print(loadgen.describe_lost(verdict.lost))
-            for media_id in verdict.missing_files[:3]:
-                print(f"  missing file: {media_id}")
+            loadgen.print_problems(stats, verdict, 3)
         server.stop()
     finally:
         server.kill()

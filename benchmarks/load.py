@@ -23,14 +23,7 @@ import loadgen  # noqa: E402
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="how long the load runs")
-    parser.add_argument("--clients", type=int, default=32, help="members acting at once")
-    parser.add_argument("--users", type=int, default=40, help="demo users seeded")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
-    parser.add_argument("--seed", type=int, default=None, help="random seed of the clients")
-    parser.add_argument("--keep", action="store_true", help="keep the data dir (and its server.log)")
-    args = parser.parse_args(argv)
-    if args.clients > args.users:
-        parser.error("--clients must not exceed --users (one demo user per client)")
+    args = loadgen.parse_arguments(parser, argv, "random seed of the clients")
 
     data_dir = Path(tempfile.mkdtemp(prefix="portal-load-"))
     loadgen.seed(data_dir, args.users)
@@ -56,12 +49,7 @@ def main(argv=None):
           f"unexpected answers {len(stats.unexpected)}; tracebacks in log {tracebacks}; "
           f"integrity {verdict.integrity}; media rows {verdict.media_rows}, missing files "
           f"{len(verdict.missing_files)}")
-    for method, path, status, text in stats.unexpected[:5]:
-        print(f"  unexpected: {method} {path} -> {status}: {text}")
-    for method, path, status in stats.server_errors[:5]:
-        print(f"  server error: {method} {path} -> {status}")
-    if verdict.lost:
-        print(loadgen.describe_lost(verdict.lost))
+    loadgen.print_problems(stats, verdict, 5)
     failed = (stats.server_errors or locked or verdict.lost or verdict.integrity != "ok"
               or verdict.missing_files or members < args.clients or stats.unexpected or stats.connection_errors)
     print(f"load {args.clients} clients {elapsed:.0f} s: requests {stats.requests} "

@@ -419,11 +419,13 @@ class Member:
         kind = self.rng.choices(list(ACTIONS), weights=list(ACTIONS.values()))[0]
         getattr(self, "do_" + kind)()
 
-    def _feed_entries(self):
+    def _some_feed_entry(self):
+        """An entry of the friends' diaries, at random, or None."""
         page = self.browser.get("/diary/")
         if not self._expect(page, 200):
-            return []
-        return sorted({int(n) for n in re.findall(r"href=\"/diary/(\d+)[\"?]", page.text)})
+            return None
+        entries = sorted({int(n) for n in re.findall(r"href=\"/diary/(\d+)[\"?]", page.text)})
+        return self.rng.choice(entries) if entries else None
 
     def do_read(self):
         friend = self.rng.choice(self.friends)
@@ -431,8 +433,8 @@ class Member:
                                 "/footprints/", "/likes/received", f"/u/{friend}/albums", "/notices",
                                 "/diary/commented", "entry", "album"])
         if path == "entry":
-            entries = self._feed_entries()
-            path = f"/diary/{self.rng.choice(entries)}" if entries else "/"
+            entry = self._some_feed_entry()
+            path = f"/diary/{entry}" if entry else "/"
         elif path == "album":
             page = self.browser.get(f"/u/{friend}/albums")
             albums = re.findall(r"href=\"(/albums/\d+)[\"?]", page.text) if page.status == 200 else []
@@ -487,20 +489,18 @@ class Member:
             self.ledger.add("edit", self.login, token=mark, entry=entry)
 
     def do_comment(self):
-        entries = self._feed_entries()
-        if not entries:
+        entry = self._some_feed_entry()
+        if entry is None:
             return
-        entry = self.rng.choice(entries)
         mark = token()
         path = f"/diary/{entry}/comments"
         if self._submit(path, path, {"body": f"コメント {mark}"}) is not None:
             self.ledger.add("comment", self.login, token=mark, entry=entry)
 
     def do_like(self):
-        entries = self._feed_entries()
-        if not entries:
+        entry = self._some_feed_entry()
+        if entry is None:
             return
-        entry = self.rng.choice(entries)
         page = self.browser.get(f"/diary/{entry}")
         if not self._expect(page, 200):
             return
@@ -685,6 +685,31 @@ def locked_lines(log_text):
 def describe_lost(lost, limit=5):
     """A few lost writes, one a line, for the report."""
     return "\n".join(f"  lost: {write}" for write in lost[:limit])
+
+
+def parse_arguments(parser, argv, seed_help):
+    """The arguments load.py and crash.py share, added to ``parser``, then parsed and checked."""
+    parser.add_argument("--clients", type=int, default=32, help="members acting at once")
+    parser.add_argument("--users", type=int, default=40, help="demo users seeded")
+    parser.add_argument("--threads", type=int, default=8, help="waitress threads")
+    parser.add_argument("--seed", type=int, default=None, help=seed_help)
+    parser.add_argument("--keep", action="store_true", help="keep the data dir (and its server.log)")
+    args = parser.parse_args(argv)
+    if args.clients > args.users:
+        parser.error("--clients must not exceed --users (one demo user per client)")
+    return args
+
+
+def print_problems(stats, verdict, limit):
+    """The first ``limit`` unexpected answers, server errors and missing files, and the lost writes."""
+    for method, path, status, text in stats.unexpected[:limit]:
+        print(f"  unexpected: {method} {path} -> {status}: {text}")
+    for method, path, status in stats.server_errors[:limit]:
+        print(f"  server error: {method} {path} -> {status}")
+    if verdict.lost:
+        print(describe_lost(verdict.lost))
+    for media_id in verdict.missing_files[:limit]:
+        print(f"  missing file: {media_id}")
 
 
 def finish(data_dir, server, failed, keep):

@@ -37,6 +37,7 @@ from collections import OrderedDict
 from flask import current_app, g, request, session
 from flask_login import current_user
 
+from . import sessions
 from .db import database, utcnow
 from .models.generations import SITE, PageGeneration
 from .models.sessions import UrlSession
@@ -139,9 +140,7 @@ class PageCache:
         token = info[2]
         for name, value in headers:
             if name.lower() == "set-cookie":
-                from .sessions import COOKIE
-
-                if token is None or not value.startswith(f"{COOKIE}={token};"):
+                if token is None or not value.startswith(f"{sessions.COOKIE}={token};"):
                     return False
         return True
 
@@ -181,17 +180,10 @@ class PageCache:
         if (site, user) != entry.generations:
             return False
         if entry.token is not None:
-            from .sessions import REFRESH
-
             saved_at = UrlSession.updated_at.python_value(saved_at)
-            if saved_at != entry.saved_at or saved_at <= utcnow() - REFRESH:
+            if saved_at != entry.saved_at or saved_at <= utcnow() - sessions.REFRESH:
                 return False
         return True
-
-    def clear(self):
-        with self.lock:
-            self.entries.clear()
-            self.bytes = 0
 
 
 def init_app(app):
@@ -209,9 +201,8 @@ def init_app(app):
             return
         if current_user.is_authenticated:  # the user query read them (see _init_login)
             g.page_cache = (current_user.id, g.page_generations)
-        else:
-            with database.connection_context():
-                site = PageGeneration.select(PageGeneration.n).where(PageGeneration.scope == SITE).scalar()
+        else:  # the request's connection is open (db.init_app)
+            site = PageGeneration.column(SITE).scalar()
             g.page_cache = (SITE, (site, site))
 
     @app.after_request
@@ -232,14 +223,12 @@ def _is_cacheable():
 def _session_info():
     """(handset token, row time) for an unchanged session, or None when this response
     changes the session (its cookie or its row) and must not be kept."""
-    from .sessions import REFRESH, ServerSession
-
     if session.modified:
         return None
-    if isinstance(session, ServerSession):
+    if isinstance(session, sessions.ServerSession):
         if session.new or session.rotated_from or session.saved_at is None:
             return None
-        if session.saved_at <= utcnow() - REFRESH:  # the row is written back on this response
+        if session.saved_at <= utcnow() - sessions.REFRESH:  # the row is written back on this response
             return None
         return session.token, session.saved_at
     return None, None
