@@ -713,7 +713,7 @@ def test_orphans(media_dir):
     lost = media.media_path(media_dir, uncommitted).with_name("original.jpg.0123456789abcdef.tmp")
     lost.write_bytes(b"only copy")
     (media_dir / "portal.db").write_bytes(b"not ours")
-    (media_dir / "zz").mkdir()
+    (media_dir / "zz").mkdir(exist_ok=True)  # a real shard when an id starts with "zz" (1 in 1024)
     (media_dir / "zz" / "not-a-media-folder").mkdir()
 
     ids = {known, uncommitted}
