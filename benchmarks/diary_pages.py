@@ -21,7 +21,7 @@ from portal.models.diary import rebuild_months  # noqa: E402
 def seed(count):
     """One member with ``count`` public entries (bulk insert in batches)."""
     with database.connection_context():
-        owner = User.create(login_id="writer", nickname="Writer", password_hash="x", session_token="t")
+        owner = User.create(login_id="writer", nickname="Writer", password_hash="x")
         now = utcnow()
         batch = 5000
         with database.atomic():

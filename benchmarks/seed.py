@@ -243,12 +243,11 @@ class Seeder:
             for uid in range(1, n + 1):
                 login_id = special.get(uid, f"user{uid}")
                 seen = self.at(self.span - rng.uniform(0, 10 * DAY)) if rng.random() < 0.8 else None
-                yield (uid, login_id, f"{NAMES[uid % len(NAMES)]}{uid}", password_hash,
-                       f"seed{uid:07d}{rng.getrandbits(64):016x}", self.at(self.joined[uid - 1]),
+                yield (uid, login_id, f"{NAMES[uid % len(NAMES)]}{uid}", password_hash, self.at(self.joined[uid - 1]),
                        self.at(self.span - rng.uniform(0, 30 * DAY)), not self.stealth[uid],
                        rng.random() > 0.05, seen, int(rng.expovariate(1 / 20) * self.sociable[uid]))
 
-        self.loader.load(User, ["id", "login_id", "nickname", "password_hash", "session_token", "created_at",
+        self.loader.load(User, ["id", "login_id", "nickname", "password_hash", "created_at",
                                 "last_login_at", "leave_footprints", "show_visitors", "footprints_seen_at",
                                 "footprints_purged"], rows(), n)
 

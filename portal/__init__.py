@@ -124,13 +124,14 @@ def _init_login(app):
     def load_user(session_id):
         from flask import g
 
+        from .models.logins import load_user as load
         from .models.messages import unread_query
         from .pagecache import generation_columns
 
         # The unread count every page's menu shows, and the page generations (read before
         # anything the page shows: pagecache.py), come with the user row: one query.
-        user = User.by_session_id(session_id, unread_query(User.id).alias("unread_messages"),
-                                  *generation_columns(User.id), cache_key="unread+generations")
+        user = load(session_id, unread_query(User.id).alias("unread_messages"),
+                    *generation_columns(User.id), cache_key="unread+generations")
         if user is not None:
             g.unread_messages = user.unread_messages
             g.page_generations = (user.site_generation, user.user_generation)

@@ -5,7 +5,7 @@ import sys
 import click
 
 from . import create_app, db, demo
-from .models import User, media_ids
+from .models import Login, User, media_ids
 
 
 def _app():
@@ -139,8 +139,10 @@ def user_set_password(login_id, password):
         password = _password_option(password)
         _validate_password(password)
         account.set_password(password)
-        account.save()
-    click.echo(f"password of {account.login_id} changed")
+        with db.database.atomic():
+            account.save()
+            Login.end(account.id)
+    click.echo(f"password of {account.login_id} changed; their logins have ended")
 
 
 @user.command("suspend")
@@ -152,7 +154,10 @@ def user_suspend(login_id, undo):
     with db.database.connection_context():
         account = _get_user(login_id)
         account.is_suspended = not undo
-        account.save()
+        with db.database.atomic():
+            account.save()
+            if not undo:
+                Login.end(account.id)
     click.echo(f"{account.login_id} {'reinstated' if undo else 'suspended'}")
 
 

@@ -3,6 +3,7 @@
 This is the only module that reads ``os.environ``. Everything else reads
 ``current_app.config``.
 """
+import datetime
 import os
 import secrets
 from pathlib import Path
@@ -29,6 +30,9 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_SECURE": False,
+    # "Keep me logged in": the cookie, and the login it names (portal/models/logins.py), last
+    # 30 days (Flask-Login's default of 365 is long for a shared computer).
+    "REMEMBER_COOKIE_DURATION": datetime.timedelta(days=30),
     "WTF_CSRF_TIME_LIMIT": 3600 * 6,
     # Login throttling (issue: foundation). Counted in the database.
     "LOGIN_FAILS_PER_ACCOUNT": 5,

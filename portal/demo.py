@@ -7,7 +7,6 @@ from werkzeug.security import generate_password_hash
 
 from .db import database, utcnow
 from .models import InviteCode, User
-from .models.users import new_token
 
 DEMO_PASSWORD = "demo-password"
 _SEEDERS = []
@@ -36,7 +35,7 @@ def seed(count=10):
             user = User.by_login_id(login_id)
             if user is None:
                 user = User.create(login_id=login_id, nickname=f"{NICKNAMES[(n - 1) % len(NICKNAMES)]}{n}",
-                                   password_hash=password_hash, session_token=new_token(),
+                                   password_hash=password_hash,
                                    is_admin=(n == 1), last_login_at=utcnow())
             users.append(user)
         if not InviteCode.select().where(InviteCode.note == "demo").exists():

@@ -10,7 +10,7 @@ import datetime
 from flask import current_app
 
 from .db import database, utcnow
-from .models import Footprint, LoginAttempt, PasswordReset, SiteSetting, UrlSession
+from .models import Footprint, Login, LoginAttempt, PasswordReset, SiteSetting, UrlSession
 from .sessions import IDLE
 
 RESET_KEPT = datetime.timedelta(days=1)  # used or expired reset links are kept this long
@@ -25,6 +25,7 @@ def run(now=None):
     with database.atomic():
         done["footprints older than the retention"] = Footprint.purge(retention, now=now)
     done["idle handset sessions"] = UrlSession.purge(now - IDLE)
+    done["ended logins"] = Login.purge(now)
     done["old failed logins"] = LoginAttempt.purge(now - datetime.timedelta(seconds=config["LOGIN_WINDOW_SECONDS"]))
     done["used or expired reset links"] = (PasswordReset.delete()
                                            .where(PasswordReset.expires_at < now - RESET_KEPT).execute())

@@ -24,6 +24,7 @@ the handset asks for one picture size (the PC client for every size), sends each
 relation and kind (the PC client for every setting), and owner-only edit pages are probed at
 the widest and the narrowest level. A case is still one kind x setting x relation x set.
 """
+import datetime
 import os
 import secrets
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from authz_world import BLOCKED, FIELD_SEES, FRIENDS, LADDER_SEES, RELATIONS, SE
 from portal import create_app, db, media, privacy
 from portal.db import database
 from portal.models import (Album, DiaryComment, DiaryEntry, Footprint, FriendGroup, FriendRequest,
-                           Introduction, InviteCode, Report, Voice)
+                           Introduction, InviteCode, Login, Report, Voice)
 from portal.models.diary import count_month, create_entry
 from portal.models.visibility import FIELD_LEVELS, LEVELS
 from routes import rules
@@ -64,6 +65,8 @@ EXEMPT = {
     "auth.reset": "a single-use token link (tests/test_messages.py)",
     "home.jump": "the leaving-the-site page: shows only the URL it was given",
     "home.language": "switches the session's language; shows nothing",
+    "settings.end_other_logins": "names nobody: ends the member's own other logins, which here would log out "
+                                 "the viewer's client of the other template set (tests/test_logins.py)",
 }
 
 
@@ -537,6 +540,28 @@ def alias_probes(w, setting, rel, set_name):
 def blocked_list_probes(w, setting, rel, set_name):
     blocker, name = ("self", "ボブ") if setting == "owner blocked" else ("blocker", "オリーブ")
     return [get("/settings/blocked", member_page(rel, either(rel == blocker)), [name])]
+
+
+OWNER_HANDSET = "DoCoMo/2.0 LGX99i(c100;TB;W24H16)"  # the owner's login elsewhere: "docomo LGX99i"
+
+
+def _owner_handset_login(w):
+    if not Login.select().where((Login.user == w.owner.id) & (Login.user_agent == OWNER_HANDSET)).exists():
+        Login.start(w.owner, OWNER_HANDSET, datetime.timedelta(days=1))
+
+
+def _scratch_login(w, rel):
+    Login.start(w.owner, "SCR.agent", datetime.timedelta(days=1))
+    row = Login.get(Login.user_agent == "SCR.agent")
+    return (row.id, lambda: not Login.select().where(Login.id == row.id).exists(),
+            lambda: Login.delete().where(Login.id == row.id).execute())
+
+
+@kind("logins", ["owner's login on a handset"], prepare=_owner_handset_login)
+def login_probes(w, setting, rel, set_name):
+    """Where one is logged in: each member sees and ends only their own logins."""
+    return [get("/settings/logins", member_page(rel, either(rel == "self")), ["LGX99i"]),
+            post("/settings/logins/{id}/end", owner_only(rel, 302), scratch=_scratch_login)]
 
 
 @kind("likes_received", ["liked by a member"])

@@ -452,6 +452,7 @@ def test_lynx_account_lifecycle(waitress_server, lynx):
     # The form comes back with the login ID kept: correct the password only.
     s.down().type(NEW_PASSWORD).down().down().enter()
     s.save("home-new-password")
+    s.goto(base + "/settings/logins").save("logins")
     s.quit()
     pages = lynx.run(s, "/settings/password")  # logged in by the remember-me cookie
 
@@ -459,6 +460,10 @@ def test_lynx_account_lifecycle(waitress_server, lynx):
         pages["settings-password-changed"]
     assert "The login ID or password is wrong." in pages["login-old-password"]
     assert f"Hello, {nickname}" in pages["home-new-password"]
+    # The one login left (the password change and the logout ended the others) is this lynx.
+    logins = pages["logins"]
+    assert "Where you are logged in" in logins and "Lynx(This device)" in logins, logins
+    assert logins.count("Last used") == 1, logins
     user = find_user(login_id)
     assert user.check_password(NEW_PASSWORD) and not user.check_password(PASSWORD)
     # The remember-me cookie issued before the change no longer logs anyone in.
@@ -901,7 +906,7 @@ def test_chromium_account_lifecycle(live_server, browser_context, new_context, b
     remember = {c["name"]: c for c in context.cookies()}.get("remember_token")
     assert remember is not None, context.cookies()
     assert remember["httpOnly"] and remember["sameSite"] == "Lax"
-    assert remember["expires"] > time.time() + 30 * 86400
+    assert 29 * 86400 < remember["expires"] - time.time() <= 30 * 86400 + 60  # "keep me logged in": 30 days
     stale_remember = dict(remember)
 
     # Losing the session cookie (closing the browser) keeps the user logged in.
@@ -932,7 +937,26 @@ def test_chromium_account_lifecycle(live_server, browser_context, new_context, b
     assert other_page.locator("header a[href$='/login']").count() == 1
     other.close()
 
+    # Where am I logged in: this browser alone now, marked, and named by its User-Agent.
+    page.goto("/settings/")
+    page.locator("main a[href$='/settings/logins']").click()
+    page.wait_for_url(base + "/settings/logins")
+    assert_fits_320(page)
+    items = page.locator("main ul.logins li")
+    assert items.count() == 1
+    assert "Chrome / Linux" in items.first.inner_text() and "This device" in items.first.inner_text()
+
+    # Logging out ends the login for good: a copy of the cookies taken before is worth nothing.
+    copied = [c for c in context.cookies() if c["name"] in ("session", "remember_token")]
+    assert copied
     submit(page, "header form")
+    replay = new_context(width=1280, height=800)
+    replay.add_cookies(copied)
+    replay_page = replay.new_page()
+    replay_page.goto("/settings/logins")
+    assert "/login" in replay_page.url
+    replay.close()
+
     page.goto("/login")
     page.fill("#login_id", login_id)
     page.fill("#password", PASSWORD)

@@ -26,6 +26,7 @@ world with waitress, opens its pages as a PC and as handsets (CSP bypassed: hand
 CSP) and fails on a dialog, ``window.__xss``, the title "XSS", a page or console error or a
 request to another host.
 """
+import datetime
 import html
 import re
 from collections import Counter
@@ -43,10 +44,11 @@ from conftest import DOCOMO2_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, text_of
 from e2e_server import HOST
 from pagecheck import parse_mobile
 from portal import db
+from portal.db import utcnow
 from portal.device import Device
 from portal.keitai import emoji_out, to_cp932
 from portal.models import (Album, Alias, DiaryComment, DiaryEntry, Footprint, FriendGroup, FriendRequest,
-                           Friendship, InviteCode, Introduction, Like, Message, Photo, PhotoComment,
+                           Friendship, InviteCode, Introduction, Like, Login, Message, Photo, PhotoComment,
                            ProfileField, Report, User, Voice)
 from portal.models.diary import rebuild_months
 from portal.models.profiles import FIELDS as PROFILE_FIELDS
@@ -332,8 +334,8 @@ def build_world(app):
                       leave_footprints=False)
         viewer.save()
         Friendship.make(owner.id, viewer.id)
-        _insert(User, [{"login_id": f"xp{i:03d}", "nickname": text[:30], "password_hash": owner.password_hash,
-                        "session_token": f"t{i}"} for i, text in enumerate(texts)])
+        _insert(User, [{"login_id": f"xp{i:03d}", "nickname": text[:30], "password_hash": owner.password_hash}
+                       for i, text in enumerate(texts)])
         users = list(User.select().where(User.login_id.startswith("xp")).order_by(User.login_id))
         world = World(texts, owner, viewer, users)
         o, v = owner.id, viewer.id
@@ -769,11 +771,20 @@ def test_every_payload_in_every_field_is_escaped(app, world, make_client, monkey
     tally = Tally()
     clients = {(role, kind): logged_in(make_client, user.login_id, kind)
                for role, user in (("owner", world.owner), ("viewer", world.viewer)) for kind in KINDS}
+    # The owner's logins elsewhere, one per payload as the User-Agent they sent (added after the
+    # clients logged in: a new login would retire the oldest past 50).
+    with app.app_context(), db.database.connection_context():
+        _insert(Login, [{"user": world.owner.id, "token_hash": f"{n:064x}", "user_agent": text, "lifetime": 86400,
+                         "expires_at": utcnow() + datetime.timedelta(days=1)}
+                        for n, text in enumerate(world.cut(200))])
     with scaled_devices(monkeypatch):
         for path, roles, shown, parts in world_pages(world):
             for role in roles:
                 for kind in KINDS:
                     check_page(tally, clients[(role, kind)], kind, path, shown, parts=parts)
+        for kind in KINDS:  # the PC page shows each User-Agent whole, the phone only its device's name
+            check_page(tally, clients[("owner", kind)], kind, "/settings/logins",
+                       shows("login:user_agent", world.cut(200)) if kind == "pc" else [])
         feed = clients[("viewer", "pc")].get(f"/u/{world.owner.login_id}/diary.atom")
         tally.pages += 1
         try:

@@ -6,6 +6,7 @@ from .generations import PageGeneration
 from .friends import (Alias, Block, FriendGroup, FriendGroupMember, FriendRequest, Friendship,
                       Introduction)
 from .likes import Like, likeable
+from .logins import Login
 from .photos import Album, Photo, PhotoComment
 from .profiles import ProfileField
 from .reports import Report, reportable
@@ -18,11 +19,11 @@ ALL_MODELS = [User, LoginAttempt, InviteCode, SiteSetting, ProfileField, Friends
               FriendGroup, FriendGroupMember, Introduction, Alias, Block, Footprint,
               FootprintDeletion, Report, DiaryEntry, DiaryMonth, DiaryComment, CommentWatch, Voice,
               VoiceMute, Like, Message, PasswordReset, UrlSession, Album, Photo, PhotoComment,
-              DiaryPhoto, PageGeneration]
+              DiaryPhoto, PageGeneration, Login]
 
 __all__ = ["ALL_MODELS", "Album", "Alias", "Block", "CommentWatch", "DiaryComment", "DiaryEntry", "DiaryMonth", "DiaryPhoto", "Footprint",
            "FootprintDeletion", "FriendGroup", "FriendGroupMember", "FriendRequest", "Friendship",
-           "InviteCode", "Introduction", "Like", "LoginAttempt", "Message", "PageGeneration", "PasswordReset", "Photo", "PhotoComment", "ProfileField", "Report", "SiteSetting", "UrlSession",
+           "InviteCode", "Introduction", "Like", "Login", "LoginAttempt", "Message", "PageGeneration", "PasswordReset", "Photo", "PhotoComment", "ProfileField", "Report", "SiteSetting", "UrlSession",
            "User", "Voice", "VoiceMute"]
 
 

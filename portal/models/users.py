@@ -23,8 +23,6 @@ def new_token(nbytes=24):
 # threads would want 256 MB, a small VPS's whole memory. Two at a time; the others wait
 # a few tens of milliseconds (benchmarks/memory.py: the peak comes from logins).
 HASHING = threading.BoundedSemaphore(2)
-_LOADER_SQL = {}  # (cache key, database class) -> (sql, params) of User.by_session_id
-_ANY_ID = -7_000_000_001  # stands for the user id while that SQL is built
 
 
 class User(UserMixin, BaseModel):
@@ -37,9 +35,6 @@ class User(UserMixin, BaseModel):
     is_admin = BooleanField(default=False)
     is_suspended = BooleanField(default=False)
     language = CharField(max_length=5, default="")  # "" = follow the browser
-    # Rotated on password change: sessions and remember-me cookies carrying an
-    # old token stop loading the user (see get_id / load_user).
-    session_token = CharField(max_length=64, default=new_token)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
     invited_by = ForeignKeyField("self", null=True, backref="invitees", on_delete="SET NULL")
@@ -57,11 +52,11 @@ class User(UserMixin, BaseModel):
     avatar_media = MediaIdField(null=True)
 
     def set_password(self, password):
-        """Hash and store a new password (scrypt) and end every other session."""
+        """Hash a new password (scrypt) into the row; the caller saves it and ends logins
+        (``Login.end``) in one transaction."""
         method = current_app.config["PASSWORD_HASH_METHOD"] if has_app_context() else "scrypt"
         with HASHING:
             self.password_hash = generate_password_hash(password, method=method)
-        self.session_token = new_token()
 
     def check_password(self, password):
         """True when ``password`` matches the stored hash."""
@@ -69,35 +64,14 @@ class User(UserMixin, BaseModel):
             return check_password_hash(self.password_hash, password)
 
     def get_id(self):
-        """Flask-Login's id: user id plus session token, so a new token logs out old sessions."""
-        return f"{self.id}:{self.session_token}"
+        """Flask-Login's id: the user id and the token of this login (models/logins.py)."""
+        if not getattr(self, "login_token", None):
+            raise RuntimeError("no login: sign in with portal.views.auth.sign_in()")
+        return f"{self.id}:{self.login_token}"
 
     @property
     def is_active(self):
         return not self.is_suspended
-
-    @classmethod
-    def by_session_id(cls, session_id, *extra_columns, cache_key=None):
-        """The active user behind a Flask-Login id, or None when it is stale.
-
-        ``extra_columns`` (aliased expressions over the user row) are loaded in the same query.
-        This runs on every request: with ``cache_key`` (naming what the extra columns are) the
-        SQL is built once per database kind and reused, which saves peewee about a millisecond
-        of query building per page."""
-        user_id, _, token = (session_id or "").partition(":")
-        if not user_id.isdigit() or not token:
-            return None
-        if cache_key is None:
-            user = cls.select(cls, *extra_columns).where(cls.id == int(user_id)).first()
-        else:
-            key = (cache_key, type(database.obj))
-            if key not in _LOADER_SQL:
-                _LOADER_SQL[key] = cls.select(cls, *extra_columns).where(cls.id == _ANY_ID).limit(1).sql()
-            sql, params = _LOADER_SQL[key]
-            user = next(iter(cls.raw(sql, *[int(user_id) if p == _ANY_ID else p for p in params])), None)
-        if user is None or user.is_suspended or not secrets.compare_digest(user.session_token, token):
-            return None
-        return user
 
     @classmethod
     def mark_seen(cls, user_id, field):

@@ -10,7 +10,7 @@ from wtforms.validators import Length, NumberRange, Optional
 
 from ..config import REGISTRATION_MODES
 from ..db import database, utcnow
-from ..models import InviteCode, Report, SiteSetting, User
+from ..models import InviteCode, Login, Report, SiteSetting, User
 from ..models.reports import ACTED, DISMISSED, OPEN, REPORTABLE
 from ..rendering import Page, render
 from .auth import registration_mode
@@ -100,6 +100,7 @@ def handle_report(report_id, action):
             kind.delete(report.object_id)
         elif action == "suspend":
             User.update(is_suspended=True).where(User.id == report.target_user_id).execute()
+            Login.end(report.target_user_id)
         Report.update(status=DISMISSED if action == "dismiss" else ACTED, handled_by=current_user.id,
                       handled_at=utcnow()).where(Report.id == report.id).execute()
     flash({"dismiss": _("The report was dismissed."), "delete": _("The content was deleted."),
@@ -147,7 +148,10 @@ def suspend(user_id):
         return redirect(url_for(".users"))
     undo = request.form.get("undo") == "1"
     user.is_suspended = not undo
-    user.save()
+    with database.atomic():
+        user.save()
+        if not undo:
+            Login.end(user.id)
     flash(_("%(name)s was reinstated.", name=user.login_id) if undo
           else _("%(name)s was suspended.", name=user.login_id))
     return redirect(url_for(".users", q=request.form.get("q", "")))

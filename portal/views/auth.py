@@ -11,14 +11,37 @@ from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, 
 from ..limits import limited
 from ..db import database, utcnow
 from .. import mail
-from ..models import Friendship, InviteCode, LoginAttempt, PasswordReset, SiteSetting, User
+from ..models import Friendship, InviteCode, Login, LoginAttempt, PasswordReset, SiteSetting, User
+from ..models.logins import HANDSET_IDLE, IDLE
 from ..models.users import LOGIN_ID_PATTERN
 from ..rendering import render
+from ..sessions import uses_server_session
 from .util import BaseForm, abort_with, client_address, redirect_next
 
 bp = Blueprint("auth", __name__)
 
 PASSWORD_MIN = 8
+
+
+REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name
+
+
+def sign_in(user, remember=False):
+    """Log ``user`` in on this browser or handset: a new login (models/logins.py), then
+    Flask-Login's session (and remember-me cookie) carrying its token."""
+    if remember:
+        lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]  # as long as the cookie
+    else:
+        lifetime = HANDSET_IDLE if uses_server_session(request) else IDLE
+    user.login_token = Login.start(user, request.headers.get("User-Agent", ""), lifetime)
+    login_user(user, remember=remember)
+
+
+def sign_out():
+    """End this login for good (a copy of its cookie is worth nothing after) and log out."""
+    if current_user.is_authenticated:
+        Login.end(current_user.id, login_id=current_user.login_row)
+    logout_user()
 
 
 def password_field(label):
@@ -107,7 +130,7 @@ def register():
         else:
             user = _create_user(form, invite)
             if user is not None:
-                login_user(user)
+                sign_in(user)
                 flash(_("Welcome, %(name)s! Your account is ready.", name=user.nickname))
                 return redirect(url_for("home.index"))
         status = 400
@@ -170,7 +193,7 @@ def login():
         else:
             LoginAttempt.clear(login_id)
             User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
-            login_user(user, remember=form.remember.data)
+            sign_in(user, remember=form.remember.data)
             return redirect_next()
     elif form.is_submitted():
         status = 400
@@ -181,7 +204,7 @@ def login():
 @login_required
 def logout():
     """Log out of this session."""
-    logout_user()
+    sign_out()
     flash(_("You have logged out."))
     return redirect(url_for("home.index"))
 
@@ -240,12 +263,12 @@ def reset(token):
     form = ResetForm()
     if form.validate_on_submit():
         user = User.get_by_id(found.user_id)
-        user.set_password(form.password.data)  # also ends every session; hashed outside the transaction
+        user.set_password(form.password.data)  # hashed outside the transaction
         with database.atomic():
             if not found.use():
                 abort_with(404, _("This link has expired or was already used. Ask for a new one."))
-            User.update(password_hash=user.password_hash, session_token=user.session_token).where(
-                User.id == user.id).execute()
+            User.update(password_hash=user.password_hash).where(User.id == user.id).execute()
+            Login.end(user.id)  # whoever had the account is out
         flash(_("Your password was changed. Please log in."))
         return redirect(url_for(".login"))
     return render("auth/reset.html", form=form, token=token, status=400 if form.is_submitted() else 200)

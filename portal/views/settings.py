@@ -1,14 +1,17 @@
 """Settings of one's own account: language, password, deleting the account."""
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from wtforms import BooleanField, PasswordField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, ValidationError
 
-from ..rendering import render
-from .util import BaseForm
-from .auth import check_password_strength, password_field
+from ..db import database
+from ..models import Login
+from ..rendering import Page, render
+from .util import ActionForm, BaseForm, abort_with
+from .auth import REMEMBER_COOKIE, check_password_strength, password_field, sign_in, sign_out
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -67,10 +70,14 @@ def password():
     """Change the password; every other session of the account ends."""
     form = PasswordForm()
     if form.validate_on_submit():
-        current_user.set_password(form.password.data)
-        current_user.save()
-        # The new session token logged everyone out; log this session back in.
-        login_user(current_user._get_current_object())
+        user = current_user._get_current_object()
+        user.set_password(form.password.data)
+        with database.atomic():
+            user.save()
+            Login.end(user.id)
+        # Every login ended, this one too (a copy of its cookie may be what worried the
+        # member); log this browser in again, as it was.
+        sign_in(user, remember=REMEMBER_COOKIE in request.cookies)
         flash(_("Your password was changed. Your other sessions have been logged out."))
         return redirect(url_for(".index"))
     return render("settings/password.html", form=form,
@@ -85,9 +92,45 @@ def delete():
     if form.validate_on_submit():
         user = current_user._get_current_object()
         logout_user()
-        user.delete_account()
+        user.delete_account()  # its logins go with it
         session.clear()
         flash(_("Your account has been deleted. Thank you for being with us."))
         return redirect(url_for("home.index"))
     return render("settings/delete.html", form=form,
                   status=400 if request.method == "POST" else 200)
+
+
+@bp.route("/logins")
+@login_required
+def logins():
+    """Where one is logged in: each browser and handset, when it was last used, and a button
+    to end it (a phone left somewhere, a shared computer)."""
+    return render("settings/logins.html", page=Page(Login.of(current_user.id)), current=current_user.login_row,
+                  form=ActionForm())
+
+
+@bp.route("/logins/<int:login_id>/end", methods=["POST"])
+@login_required
+def end_login(login_id):
+    """End one login; ending this one is logging out."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if login_id == current_user.login_row:
+        sign_out()
+        flash(_("You have logged out."))
+        return redirect(url_for("home.index"))
+    if not Login.end(current_user.id, login_id=login_id):
+        abort_with(404, _("This login has already ended."))
+    flash(_("That login has ended: it must log in again."))
+    return redirect(url_for(".logins"))
+
+
+@bp.route("/logins/end-others", methods=["POST"])
+@login_required
+def end_other_logins():
+    """End every login but this one."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    count = Login.end(current_user.id, keep=current_user.login_row)
+    flash(ngettext("%(num)d other login has ended.", "%(num)d other logins have ended.", count))
+    return redirect(url_for(".logins"))
