@@ -494,12 +494,13 @@ def intro_probes(w, setting, rel, set_name):
     shown = setting == "shown" or rel == "self"
     on_list = ALLOW if shown and (set_name == "pc" or setting == "shown") else MAYBE if shown else ABSENT
     writes = rel in FRIENDS
-    form = member_page(rel, either(rel == INTRO_WRITER[setting]) if writes else 403)
+    refused = 404 if rel in BLOCKED else 403  # across a block the owner is not there at all
+    form = member_page(rel, either(rel == INTRO_WRITER[setting]) if writes else refused)
     return [
         get("/u/olive", owner_page(rel, shown), token),
         get("/u/olive/introductions", owner_page(rel, on_list), token),  # one a page on phones
         get("/u/olive/introduce", form, token),
-        post("/u/olive/introduce", member_page(rel, FORM if writes else 403), {"body": ""}),
+        post("/u/olive/introduce", member_page(rel, FORM if writes else refused), {"body": ""}),
         *report_probes("introduction", intro.id, rel, True, author=INTRO_WRITER[setting]),
         post("/introductions/{id}/hide", member_page(rel, 302 if rel == "self" else 403), scratch=_scratch_intro),
         post("/introductions/{id}/delete", member_page(rel, 302 if rel in ("self", "fof") else 403),

@@ -201,6 +201,8 @@ def delete_group(group_id):
 def introduce(login_id):
     """Write or edit one's introduction of a friend."""
     about = get_user_or_404(login_id)
+    if not privacy.can_view_profile(current_user, about):
+        abort(404)  # across a block the member is not there, as on their profile
     if not privacy.can_introduce(current_user, about):
         abort(403)
     existing = Introduction.get_or_none((Introduction.about == about.id)
