@@ -35,7 +35,7 @@ class TestBlocking:
         assert b.get("/u/alice/friends").status_code == 404
         # No friend request, introduction or private name across a block.
         assert post(b, "/u/alice/befriend").status_code == 404
-        assert post(b, "/u/alice/introduce", {"body": "x"}).status_code == 403
+        assert post(b, "/u/alice/introduce", {"body": "x"}).status_code == 404
         with database.connection_context():
             assert not FriendRequest.select().exists()
         # The blocked user's introduction disappears from the blocker's profile for the blocker.
