@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from peewee import CharField, DatabaseProxy, Model, PostgresqlDatabase, SqliteDatabase
 from playhouse import db_url
-from playhouse.pool import PooledSqliteDatabase
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 from playhouse.migrations import Runner
 
 database = DatabaseProxy()
@@ -150,8 +150,8 @@ class PortalPooledSqliteDatabase(WriteTracking, PooledSqliteDatabase):
     """SQLite with a pool of open connections (a file: the default)."""
 
 
-class PortalPostgresqlDatabase(WriteTracking, PostgresqlDatabase):
-    """PostgreSQL (the scale-out path)."""
+class PortalPooledPostgresqlDatabase(WriteTracking, PooledPostgresqlDatabase):
+    """PostgreSQL (the scale-out path) with a pool of open connections."""
 
 
 def month_of(field):
@@ -194,13 +194,22 @@ def make_database(url):
         options = parse_qs(urlsplit(url).query).get("options", [""])[0]
         params = db_url.parse(url)
         params["options"] = f"{options} -c jit=off".strip()
-        return PortalPostgresqlDatabase(**params)
+        # A pool, as for SQLite: a new connection costs PostgreSQL a process and ~5 ms here,
+        # more than a page (and than a page cache hit, which asks one query); a transaction
+        # left open goes back rolled back. At most one per waitress thread and a few for
+        # commands; past that a request waits up to 10 s for one, then fails.
+        return PortalPooledPostgresqlDatabase(max_connections=32, stale_timeout=300, timeout=10, **params)
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
 def init_app(app):
     """Bind the proxy to the configured database and open/close it around requests."""
+    previous = database.obj
     database.initialize(make_database(app.config["DATABASE_URL"]))
+    if hasattr(previous, "close_idle"):
+        # Another app built in this process (tests, benchmarks, commands): its pool's idle
+        # connections would otherwise stay open until collected (PostgreSQL counts them).
+        previous.close_idle()
 
     @app.before_request
     def _open_db():
