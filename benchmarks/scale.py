@@ -8,7 +8,8 @@ from this process with the Flask test client, logged in as ``viewer`` (40 friend
 on a PC browser and on a docomo handset, and prints for each page the median latency on both,
 the ratio full / small (limit 1.3) and the SQL statements the page runs (limit 12). Then page
 1000 of the longest diary (``writer``'s, 2.5% of all entries, keyset ``?before=``) against page 1
-(limit 1.5). Requests alternate one by one between the two sides of each ratio, so that other
+(limit 1.5). People search and suggestions are measured for the record (statements limited,
+latency not). Requests alternate one by one between the two sides of each ratio, so that other
 load on the machine slows both alike; the median CPU time of the process is printed beside the
 wall time because it hardly moves with such load. ``--sql`` prints every statement of each page
 with its time on both databases and its query plan on the full one.
@@ -43,6 +44,13 @@ PAGES = {  # label -> path; {entry} is the friend's newest entry (30 comments)
     "diary list": f"/u/{FRIEND}/diary",
     "entry with comments": "/diary/{entry}",
     "comments of the entry": "/diary/{entry}/comments",
+}
+# Friend-finding pages, measured for the record without a latency limit: the search is a scan
+# of nicknames, login IDs and searchable profile fields (README, "Benchmarks").
+OTHER_PAGES = {
+    "people search (a kana)": "/people/search?q=%E3%81%82",
+    "people search (a login ID)": "/people/search?q=user123",
+    "people you may know": "/people/suggestions",
 }
 DEEP_PAGE = 1000
 STATEMENT_LIMIT = 12
@@ -231,6 +239,14 @@ def main():
             if args.sql:
                 show_sql(full, small, kind, paths)
         print(f"{kind} community topic: n/a, communities not built yet")
+    for label, path in OTHER_PAGES.items():
+        kind = "pc"
+        times = measure([(site.name, site, path) for site in (small, full)], kind, args.rounds)
+        (wall_full, _), (wall_small, _) = times["full"], times["small"]
+        print(f"{kind} {label}: full {wall_full * 1000:.1f} ms, small {wall_small * 1000:.1f} ms (no limit)")
+        report(f"  {kind} {label}: full / small", wall_full / wall_small)
+        ok &= report(f"  {kind} {label}: SQL statements", len(full.statements(kind, path)),
+                     limit=STATEMENT_LIMIT, unit="")
     for kind in UAS:
         for site in (full, small):
             page, deep = site.deep_cursor(kind, DEEP_PAGE)
