@@ -10,6 +10,7 @@ from flask import Flask, Response, g, request
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.local import LocalProxy
+from werkzeug.routing import IntegerConverter
 
 from . import db, device, keitai, limits, sessions
 from .config import load_config
@@ -138,7 +139,16 @@ def _init_login(app):
         return user
 
 
+class _BoundedInt(IntegerConverter):
+    """``<int:...>`` in every route: at most a 64-bit signed integer, as an id column holds.
+    A longer number is a 404 like any unknown id (SQLite would overflow on it: a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**63 - 1, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def _register_blueprints(app):
+    app.url_map.converters["int"] = _BoundedInt
     from .views import (admin, auth, diary, feeds, footprints, friends, home, invites, likes, media, messages,
                         people, photos, safety, settings, voice)
 

@@ -4,7 +4,7 @@ import pytest
 from conftest import PC_UA, SOFTBANK_UA, login, post, text_of
 from portal.db import database
 from routes import sample_url
-from portal.models import InviteCode, SiteSetting, User
+from portal.models import InviteCode, Report, SiteSetting, User
 
 
 def admin_routes(app):
@@ -60,6 +60,15 @@ def test_admin_cannot_suspend_self_or_unknown(admin_client, admin):
     with database.connection_context():
         assert not User.get_by_id(admin.id).is_suspended
     assert post(admin_client, "/admin/users/99999/suspend", token_from="/admin/users").status_code == 404
+    # Nor through a report about oneself (another admin may act on it).
+    with database.connection_context():
+        report = Report.create(reporter=admin.id, target_user=admin.id, kind="user", object_id=admin.id,
+                               reason="me")
+    response = post(admin_client, f"/admin/reports/{report.id}/suspend", token_from="/admin/reports")
+    assert response.status_code == 302
+    with database.connection_context():
+        assert not User.get_by_id(admin.id).is_suspended and Report.get_by_id(report.id).status == "open"
+    assert admin_client.get("/admin/").status_code == 200  # still logged in
 
 
 def test_registration_mode(admin_client):

@@ -9,7 +9,7 @@ import pytest
 from conftest import DOCOMO_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, post, run_cli, text_of
 from portal import maintenance
 from portal.db import database, utcnow
-from portal.models import Login, PasswordReset
+from portal.models import Login, PasswordReset, User
 from portal.models.logins import MAX_PER_MEMBER, SEEN_REFRESH, describe_user_agent
 
 IPHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -235,3 +235,78 @@ def test_device_names(tmp_path):
     assert describe_user_agent(PC_UA) == "Firefox / Linux"
     assert describe_user_agent("") == "" and describe_user_agent(None) == ""
     assert re.fullmatch(r"[\w ./+\-]*", describe_user_agent("<script>alert(1)</script>"))
+
+
+def test_a_login_racing_a_password_change_or_suspension_is_refused(app, alice, make_client, monkeypatch):
+    """The password is checked on a row read before; if the password changes (ending every
+    login) or the account is suspended meanwhile, the login must not be recorded after."""
+    with app.app_context(), database.connection_context():
+        stale = User.get_by_id(alice.id)
+        changed = User.get_by_id(alice.id)
+        changed.set_password("another-pass-42")
+        changed.save()
+        assert Login.start(stale, PC_UA, datetime.timedelta(days=1)) is None
+        fresh = User.get_by_id(alice.id)
+        User.update(is_suspended=True).where(User.id == alice.id).execute()
+        assert Login.start(fresh, PC_UA, datetime.timedelta(days=1)) is None
+        User.update(is_suspended=False).where(User.id == alice.id).execute()
+        assert Login.start(fresh, PC_UA, datetime.timedelta(days=1)) is not None
+    assert len(rows(alice.id)) == 1
+
+    # Through the form: the change lands while the password is being checked.
+    original = User.check_password
+
+    def check_then_change(self, password):
+        ok = original(self, password)
+        User.update(password_hash=changed.password_hash).where(User.id == self.id).execute()
+        return ok
+
+    with app.app_context(), database.connection_context():
+        User.update(password_hash=stale.password_hash).where(User.id == alice.id).execute()
+    monkeypatch.setattr(User, "check_password", check_then_change)
+    laptop = make_client(PC_UA, Accept_Language="en")
+    response = login(laptop)
+    assert response.status_code == 400 and "The login ID or password is wrong." in text_of(response)
+    assert not logged_in(laptop) and len(rows(alice.id)) == 1
+
+
+def test_a_remembered_login_ends_with_its_cookie(make_client, alice):
+    laptop = make_client(PC_UA)
+    login(laptop, remember="y")
+    (row,) = rows(alice.id)
+    assert row.remembered and row.expires_at - row.created_at == datetime.timedelta(days=30)
+    old = utcnow() - SEEN_REFRESH - datetime.timedelta(seconds=5)
+    with database.connection_context():
+        Login.update(seen_at=old).where(Login.id == row.id).execute()
+    assert logged_in(laptop)
+    (after,) = rows(alice.id)
+    assert after.seen_at > old and after.expires_at == row.expires_at  # used, but not extended
+
+
+def test_members_compare_by_id(app, alice):
+    with app.app_context(), database.connection_context():
+        one, again = User.get_by_id(alice.id), User.get_by_id(alice.id)
+        assert one == again and one in [again] and len({one, again}) == 1
+        assert one != User(id=alice.id + 1)
+
+
+def test_an_id_too_long_for_a_column_is_a_404(make_client, alice):
+    laptop = make_client(PC_UA)
+    login(laptop)
+    for path in ("/settings/logins/99999999999999999999/end", "/messages/99999999999999999999",
+                 "/diary/9223372036854775808"):
+        response = laptop.post(path) if path.endswith("/end") else laptop.get(path)
+        assert response.status_code == 404, path
+
+
+def test_migration_0010_down_gives_every_member_a_token(app, alice):
+    from portal import db
+
+    with database.connection_context(), db.untracked():
+        db.migration_runner().down(target="0010_logins")
+        tokens = database.execute_sql('SELECT session_token FROM "user"').fetchall()
+        assert tokens and all(len(token) >= 32 for (token,) in tokens)
+        assert "login" not in database.get_tables()
+    assert db.upgrade() == ["0010_logins"]
+    with database.connection_context():
+        assert "login" in database.get_tables()

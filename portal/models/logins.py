@@ -5,26 +5,29 @@ remember-me cookie carry ``"<user id>:<token>"``; the row holds a hash of the to
 session is worth something only while its row exists, so logging out ends it for good (a
 copy of the cookie taken before is useless), and a member can see where they are logged in
 and end any of those logins (Settings -> Where you are logged in). Changing the password,
-a reset link, suspension and ``portal user set-password`` end every login.
+a reset link, suspension and ``portal user set-password`` end every login; a login that was
+being made meanwhile (its password checked against the old hash) is refused, not recorded.
 """
 import datetime
 import hashlib
 import re
 import secrets
 
-from peewee import CharField, DateTimeField, ForeignKeyField, IntegerField
+from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, PostgresqlDatabase
 
-from ..db import BaseModel, private_writes, utcnow
+from ..db import BaseModel, database, private_writes, utcnow
 from .users import User
 
 # How long a login lasts without being used: a browser session, a handset session (its
 # server-side session ends after an hour idle anyway: portal/sessions.py). "Keep me logged
-# in" lasts as long as the remember-me cookie (REMEMBER_COOKIE_DURATION, 30 days).
+# in" lasts as long as the remember-me cookie (REMEMBER_COOKIE_DURATION, 30 days from the
+# login, not pushed back by use: the cookie is not renewed either).
 IDLE = datetime.timedelta(days=1)
 HANDSET_IDLE = datetime.timedelta(hours=1)
 # The last-seen time is written back only when it is older than this: a page view costs no write.
 SEEN_REFRESH = datetime.timedelta(minutes=5)
 USER_AGENT_CHARS = 200
+DEVICE_NAME_CHARS = 40
 # Logins a member keeps at most: a new one past this ends the least recently used (a script
 # logging in again and again without logging out cannot grow the table without end).
 MAX_PER_MEMBER = 50
@@ -42,6 +45,7 @@ class Login(BaseModel):
     token_hash = CharField(max_length=64, unique=True)
     user_agent = CharField(max_length=USER_AGENT_CHARS, default="")
     lifetime = IntegerField()  # seconds without use after which the login ends
+    remembered = BooleanField(default=False)  # "keep me logged in": ends at created_at + lifetime
     created_at = DateTimeField(default=utcnow)
     seen_at = DateTimeField(default=utcnow)
     expires_at = DateTimeField(index=True)
@@ -50,29 +54,43 @@ class Login(BaseModel):
         indexes = ((("user", "seen_at"), False),)
 
     @classmethod
-    def start(cls, user, user_agent, lifetime, now=None):
-        """Record a new login of ``user`` and return its token (for the session id)."""
+    def start(cls, user, user_agent, lifetime, remembered=False, now=None):
+        """Record a new login of ``user`` and return its token (for the session id), or None
+        when the account changed since its password was checked: suspended, or a new
+        password (whose change ended every login) since ``user`` was read."""
         now = now or utcnow()
         token = secrets.token_urlsafe(24)
-        with private_writes(), cls._meta.database.atomic():  # no page a cache keeps shows logins
+        with private_writes(), database.atomic():  # no page a cache keeps shows logins
+            # The member's row, locked until commit on PostgreSQL (SQLite's write transaction
+            # excludes other writers already): a password change or a suspension either
+            # committed before, and is seen here, or waits and then ends this login too.
+            query = User.select(User.password_hash, User.is_suspended).where(User.id == user.id)
+            if isinstance(database.obj, PostgresqlDatabase):
+                query = query.for_update()
+            current = query.first()
+            if current is None or current.is_suspended or current.password_hash != user.password_hash:
+                return None
             login = cls.create(user=user.id, token_hash=token_hash(token),
                                user_agent=(user_agent or "")[:USER_AGENT_CHARS],
-                               lifetime=int(lifetime.total_seconds()), created_at=now, seen_at=now,
-                               expires_at=now + lifetime)
+                               lifetime=int(lifetime.total_seconds()), remembered=remembered,
+                               created_at=now, seen_at=now, expires_at=now + lifetime)
             surplus = [i for (i,) in cls.select(cls.id).where(cls.user == user.id)
                        .order_by(cls.seen_at.desc(), cls.id.desc()).offset(MAX_PER_MEMBER).tuples()]
             if surplus:
                 cls.delete().where(cls.id.in_(surplus)).execute()
-        user.login_row = login.id
+        user.login_row, user.login_remembered = login.id, remembered
         return token
 
     @classmethod
-    def touch(cls, login_id, lifetime_seconds, now=None):
-        """Note that the login was used now, which also pushes back its end."""
+    def touch(cls, login_id, lifetime_seconds, remembered, now=None):
+        """Note that the login was used now, which also pushes back its end (not for a
+        remembered login, which ends with its cookie)."""
         now = now or utcnow()
+        values = {cls.seen_at: now}
+        if not remembered:
+            values[cls.expires_at] = now + datetime.timedelta(seconds=lifetime_seconds)
         with private_writes():  # no page a cache keeps shows it
-            cls.update(seen_at=now, expires_at=now + datetime.timedelta(seconds=lifetime_seconds)).where(
-                cls.id == login_id).execute()
+            cls.update(values).where(cls.id == login_id).execute()
 
     @classmethod
     def end(cls, user_id, login_id=None, keep=None):
@@ -99,7 +117,7 @@ class Login(BaseModel):
 
     @property
     def device_name(self):
-        return describe_user_agent(self.user_agent)
+        return describe_user_agent(self.user_agent)[:DEVICE_NAME_CHARS]
 
 
 # (pattern, name): the first that matches names the handset or browser. Carrier handsets by
@@ -166,6 +184,7 @@ def load_user(session_id, *extra_columns, cache_key=None, now=None):
     key = (cache_key, type(User._meta.database.obj))
     if cache_key is None or key not in _LOADER_SQL:
         query = (User.select(User, Login.id.alias("login_row"), Login.lifetime.alias("login_lifetime"),
+                             Login.remembered.alias("login_remembered"),
                              (Login.seen_at < _REFRESH_BEFORE).alias("login_stale"), *extra_columns)
                  .join(Login, on=(Login.user == User.id))
                  .where((User.id == _ANY_ID) & (Login.token_hash == _ANY_HASH) & (Login.expires_at > _NOW))
@@ -175,7 +194,8 @@ def load_user(session_id, *extra_columns, cache_key=None, now=None):
     user = next(iter(User.raw(sql, *[values.get(p, p) for p in params])), None)
     if user is None or user.is_suspended:
         return None
+    user.login_remembered = bool(user.login_remembered)  # a raw query: 0/1 on SQLite
     if user.login_stale:
-        Login.touch(user.login_row, user.login_lifetime, now=now)
+        Login.touch(user.login_row, user.login_lifetime, user.login_remembered, now=now)
     user.login_token = token
     return user

@@ -73,6 +73,11 @@ class User(UserMixin, BaseModel):
     def is_active(self):
         return not self.is_suspended
 
+    # Members are equal by id, as rows are (UserMixin compares get_id(), which names a login).
+    __eq__ = BaseModel.__eq__
+    __ne__ = BaseModel.__ne__
+    __hash__ = BaseModel.__hash__
+
     @classmethod
     def mark_seen(cls, user_id, field):
         """Set one of the ``*_seen_at`` markers to now: only this member's pages change."""

@@ -99,6 +99,9 @@ def handle_report(report_id, action):
                 abort(400)
             kind.delete(report.object_id)
         elif action == "suspend":
+            if report.target_user_id == current_user.id:
+                flash(_("You cannot suspend yourself."))
+                return redirect(url_for(".reports"))
             User.update(is_suspended=True).where(User.id == report.target_user_id).execute()
             Login.end(report.target_user_id)
         Report.update(status=DISMISSED if action == "dismiss" else ACTED, handled_by=current_user.id,

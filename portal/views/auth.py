@@ -1,4 +1,6 @@
 """Accounts: register, log in, log out."""
+import datetime
+
 from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -23,18 +25,22 @@ bp = Blueprint("auth", __name__)
 PASSWORD_MIN = 8
 
 
-REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name
-
-
 def sign_in(user, remember=False):
     """Log ``user`` in on this browser or handset: a new login (models/logins.py), then
-    Flask-Login's session (and remember-me cookie) carrying its token."""
+    Flask-Login's session (and remember-me cookie) carrying its token. False (nobody logged
+    in) when the account was suspended or its password changed since ``user`` was read."""
     if remember:
         lifetime = current_app.config["REMEMBER_COOKIE_DURATION"]  # as long as the cookie
+        if not isinstance(lifetime, datetime.timedelta):
+            lifetime = datetime.timedelta(seconds=lifetime)  # Flask-Login takes seconds too
     else:
         lifetime = HANDSET_IDLE if uses_server_session(request) else IDLE
-    user.login_token = Login.start(user, request.headers.get("User-Agent", ""), lifetime)
+    token = Login.start(user, request.headers.get("User-Agent", ""), lifetime, remembered=remember)
+    if token is None:
+        return False
+    user.login_token = token
     login_user(user, remember=remember)
+    return True
 
 
 def sign_out():
@@ -129,8 +135,7 @@ def register():
             form.invite.errors.append(_("An invite code is needed to register on this site."))
         else:
             user = _create_user(form, invite)
-            if user is not None:
-                sign_in(user)
+            if user is not None and sign_in(user):
                 flash(_("Welcome, %(name)s! Your account is ready.", name=user.nickname))
                 return redirect(url_for("home.index"))
         status = 400
@@ -193,8 +198,11 @@ def login():
         else:
             LoginAttempt.clear(login_id)
             User.update(last_login_at=utcnow()).where(User.id == user.id).execute()
-            sign_in(user, remember=form.remember.data)
-            return redirect_next()
+            if sign_in(user, remember=form.remember.data):
+                return redirect_next()
+            # The password changed (or the account was suspended) while this was checked.
+            form.password.errors.append(_("The login ID or password is wrong."))
+            status = 400
     elif form.is_submitted():
         status = 400
     return render("auth/login.html", form=form, status=status, mail_enabled=mail.enabled())

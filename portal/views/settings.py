@@ -11,7 +11,7 @@ from ..db import database
 from ..models import Login
 from ..rendering import Page, render
 from .util import ActionForm, BaseForm, abort_with
-from .auth import REMEMBER_COOKIE, check_password_strength, password_field, sign_in, sign_out
+from .auth import check_password_strength, password_field, sign_in, sign_out
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -77,7 +77,7 @@ def password():
             Login.end(user.id)
         # Every login ended, this one too (a copy of its cookie may be what worried the
         # member); log this browser in again, as it was.
-        sign_in(user, remember=REMEMBER_COOKIE in request.cookies)
+        sign_in(user, remember=user.login_remembered)
         flash(_("Your password was changed. Your other sessions have been logged out."))
         return redirect(url_for(".index"))
     return render("settings/password.html", form=form,
