@@ -98,6 +98,68 @@ def untracked():
         _tracking.reset(token)
 
 
+_PREPARED = {}  # (key, database class) -> (query, sql, slots) of prepared()
+_STAND_IN_BASE = -7_100_000_000
+
+
+def _stand_in(n, value):
+    """A stand-in for a parameter of type ``type(value)``, unlike any value a page carries."""
+    if isinstance(value, bool):
+        raise TypeError("a flag changes the query's shape: put it in the key")
+    if isinstance(value, int):
+        return _STAND_IN_BASE - n
+    if isinstance(value, datetime.datetime):
+        return datetime.datetime(1901, 2, 3, 4, 5, n % 60, 123457)
+    if isinstance(value, str):
+        return f"\x00stand-in {n}\x00"
+    raise TypeError(f"no stand-in for {type(value).__name__}")
+
+
+def _prepare(key, build, values):
+    entry = _PREPARED.get((key, type(database.obj)))
+    if entry is None:
+        names = sorted(values)
+        stand_ins = {name: _stand_in(n, values[name]) for n, name in enumerate(names)}
+        query = build(**stand_ins)
+        sql, params = query.sql()
+        by_value = {(type(v), v): name for name, v in stand_ins.items()}
+        slots = [by_value.get((type(p), p)) for p in params]
+        missing = set(names) - set(slots)
+        if missing:
+            raise ValueError(f"prepared query {key!r} does not use {sorted(missing)}")
+        entry = _PREPARED[(key, type(database.obj))] = (query, sql, list(zip(slots, params, strict=True)))
+    query, sql, slots = entry
+    return query, sql, [values[name] if name is not None else p for name, p in slots]
+
+
+def prepared(key, build, **values):
+    """The rows (models, as the query would give) of ``build(**values)``, whose SQL peewee builds
+    only once per ``key`` and database kind: later calls bind ``values`` to that SQL.
+
+    For the queries every page runs (home's feed, notices): building SQL from peewee's
+    expressions costs more than running it (about 0.3-0.6 ms a query here). ``build`` gets
+    stand-ins of the values' types (int, str, datetime) and must not branch on them; whatever
+    changes the query's shape (a None, a flag, a LIMIT) belongs in ``key``."""
+    query, sql, params = _prepare(key, build, values)
+    return query._get_cursor_wrapper(database.execute_sql(sql, params))
+
+
+def prepared_first(key, build, **values):
+    """The first row of ``build(**values)`` (built with LIMIT 1), or None (see ``prepared``)."""
+    return next(iter(prepared(("first", key), lambda **stand_ins: build(**stand_ins).limit(1), **values)), None)
+
+
+def prepared_count(key, build, **values):
+    """COUNT(*) of the rows of ``build(**values)``, its SQL built once (see ``prepared``)."""
+    from peewee import SQL, Select, fn
+
+    def count(**stand_ins):
+        inner = build(**stand_ins).order_by().alias("_wrapped")
+        return Select([inner], [fn.COUNT(SQL("1"))]).bind(database)
+    _query, sql, params = _prepare(("count", key), count, values)
+    return database.execute_sql(sql, params).fetchone()[0]
+
+
 class WriteTracking:
     """Every statement that changes rows moves a page generation (portal/pagecache.py).
 

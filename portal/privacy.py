@@ -13,6 +13,7 @@ moderation tools.
 from flask import g, has_request_context, request
 from peewee import SQL, fn
 
+from .db import prepared_first
 from .models import Block, FriendGroupMember, Friendship, ProfileField, User
 from .models.visibility import FOF, FRIENDS, GROUP, MEMBERS, PUBLIC
 
@@ -74,14 +75,18 @@ def _known_relation(viewer_id, owner_id):
     return known[(viewer_id, owner_id)]
 
 
-def _relation(viewer_id, owner_id):
+def _relation_query(viewer_id, owner_id):
     friend, mid = Friendship.alias("rf"), Friendship.alias("rm")
     blocked = _blocked_exists(owner_id, viewer_id)
     is_friend = fn.EXISTS(friend.select(SQL("1")).where(
         (friend.user == owner_id) & (friend.friend == viewer_id)))
     is_fof = fn.EXISTS(friend.select(SQL("1")).join(mid, on=(mid.user == friend.friend)).where(
         (friend.user == owner_id) & (mid.friend == viewer_id)))
-    row = User.select(blocked, is_friend, is_fof).where(User.id == owner_id).tuples().first()
+    return User.select(blocked, is_friend, is_fof).where(User.id == owner_id).tuples()
+
+
+def _relation(viewer_id, owner_id):
+    row = prepared_first("relation", _relation_query, viewer_id=viewer_id, owner_id=owner_id)
     if row is None:
         return MEMBER
     if row[0]:

@@ -5,6 +5,7 @@ same page names. A PrefixLoader exposes them as ``mobile/...`` and ``pc/...``;
 inside a set, ``{% extends "_base.html" %}`` resolves to the same set, so the
 templates never name their own set.
 """
+import itertools
 import re
 from urllib.parse import urlencode
 from pathlib import Path
@@ -239,6 +240,25 @@ def _char_bytes(ch, codec):
         return 2  # sent as the geta mark 〓
 
 
+_KNOWN_COSTS = {}  # codec -> {character: _char_bytes}; what a page's texts use, bounded
+_KNOWN_LIMIT = 20000
+
+
+def _costs(text, codec):
+    """``_char_bytes`` of every character of ``text``: looked up, not encoded one by one (a
+    long entry has thousands of characters, a handset's page splits it on every view)."""
+    known = _KNOWN_COSTS.setdefault(codec, {})
+    costs = []
+    for ch in text:
+        cost = known.get(ch)
+        if cost is None:
+            cost = _char_bytes(ch, codec)
+            if len(known) < _KNOWN_LIMIT:
+                known[ch] = cost
+        costs.append(cost)
+    return costs
+
+
 def split_text(text, max_bytes, codec="utf-8"):
     """Split ``text`` into parts whose escaped, encoded size is at most ``max_bytes`` each.
 
@@ -249,16 +269,20 @@ def split_text(text, max_bytes, codec="utf-8"):
     text = text or ""
     if max_bytes <= 0:
         return [text]
+    costs = _costs(text, codec)
+    if sum(costs) <= max_bytes:
+        return [text]
+    before = [0, *itertools.accumulate(costs)]  # before[i]: the size of text[:i]
     parts, start, size, last_break = [], 0, 0, None
     for index, ch in enumerate(text):
-        cost = _char_bytes(ch, codec)
+        cost = costs[index]
         if size + cost > max_bytes and index > start:
             # Break at the last good place in the final fifth of the part, else here.
             cut = last_break if last_break is not None and last_break > start and \
-                size_between(text, start, last_break, codec) >= max_bytes * 4 // 5 else index
+                before[last_break] - before[start] >= max_bytes * 4 // 5 else index
             parts.append(text[start:cut])
             start = cut
-            size = size_between(text, start, index, codec)
+            size = before[index] - before[start]
             last_break = None
         size += cost
         if ch in _BREAK_AFTER:
@@ -277,11 +301,6 @@ def editable_parts(text, max_bytes, codec="utf-8"):
             parts[i - 1] += parts[i][: len(parts[i]) - len(stripped)]
             parts[i] = stripped
     return [part for i, part in enumerate(parts) if part or i == 0]
-
-
-def size_between(text, start, end, codec):
-    """Escaped, encoded size of ``text[start:end]``."""
-    return sum(_char_bytes(ch, codec) for ch in text[start:end])
 
 
 def text_part(text, budget, number):

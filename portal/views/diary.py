@@ -11,7 +11,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 
 from ..limits import limited
 from .. import privacy
-from ..db import database, private_writes, utcnow
+from ..db import database, prepared, prepared_count, prepared_first, private_writes, utcnow
 from .. import media
 from ..models import CommentWatch, DiaryComment, DiaryEntry, DiaryPhoto, Footprint, FriendGroup, User
 from ..models.diary import (PHOTOS_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX, add_comment, archive_for, count_month, create_entry,
@@ -68,8 +68,8 @@ def _entry_form(entry=None):
 
 def visible_entry(entry_id):
     """(entry with owner, relation of the viewer) or 404 when the viewer may not see it."""
-    entry = (DiaryEntry.select(DiaryEntry, User).join(User, on=(DiaryEntry.owner == User.id))
-             .where(DiaryEntry.id == entry_id).first())
+    entry = prepared_first("visible_entry", lambda entry_id: DiaryEntry.select(DiaryEntry, User).join(
+        User, on=(DiaryEntry.owner == User.id)).where(DiaryEntry.id == entry_id), entry_id=entry_id)
     if entry is None:
         abort(404)
     rel = privacy.relation(current_user, entry.owner)
@@ -87,9 +87,7 @@ def entry(entry_id):
     comments = None
     if g.device.inline_comments:
         comments = Page(_comments(entry, viewer), page=1, per_page=g.device.inline_comments)
-    same_owner = DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == entry.owner_id)
-    newer = same_owner.where(DiaryEntry.id > entry.id).order_by(DiaryEntry.id.asc()).first()
-    older = same_owner.where(DiaryEntry.id < entry.id).first()
+    newer, older = _neighbours(entry, viewer)
     if viewer is not None:
         with private_writes(entry.owner_id, viewer.id):  # one generation bump for both
             if privacy.may_leave_footprint(viewer, entry.owner):
@@ -100,6 +98,19 @@ def entry(entry_id):
                   liked=entry.id in liked_by("diary", [entry.id], viewer),
                   can_comment=privacy.can_comment(viewer, entry, rel=rel),
                   is_owner=rel == privacy.SELF, form=CommentForm(), part=part_arg())
+
+
+def _neighbours(entry, viewer):
+    """(the next newer, the next older) entry of the same owner that ``viewer`` may see."""
+    def same_owner(owner_id, viewer_id=None):
+        return DiaryEntry.visible_to(None if viewer_id is None else User(id=viewer_id)).where(
+            DiaryEntry.owner == owner_id)
+    ids = {"owner_id": entry.owner_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
+    newer = prepared_first(("newer entry", viewer is None), lambda entry_id, **v: same_owner(**v).where(
+        DiaryEntry.id > entry_id).order_by(DiaryEntry.id.asc()), entry_id=entry.id, **ids)
+    older = prepared_first(("older entry", viewer is None), lambda entry_id, **v: same_owner(**v).where(
+        DiaryEntry.id < entry_id), entry_id=entry.id, **ids)
+    return newer, older
 
 
 def _comments(entry, viewer):
@@ -301,16 +312,21 @@ def feed():
 
 
 def friends_latest(user, limit):
-    """The newest entries of ``user``'s friends (for the home page)."""
-    return list(DiaryEntry.visible_to(user)
-                .where(privacy.friends_feed_filter(user, DiaryEntry.owner)).limit(limit))
+    """The newest entries of ``user``'s friends (for the home page; its SQL built once)."""
+    def build(viewer_id):
+        viewer = User(id=viewer_id)
+        return DiaryEntry.visible_to(viewer).where(privacy.friends_feed_filter(viewer, DiaryEntry.owner)).limit(limit)
+    return list(prepared(("friends_latest", limit), build, viewer_id=user.id))
 
 
 @provider(order=30)
 def comment_notices(user):
     """'N new comments' on entries the user wrote or commented on."""
-    count = unseen_comments(user).join(User, on=(DiaryComment.author == User.id)).where(
-        privacy.visible_users(user)).count()
+    def build(viewer_id):
+        viewer = User(id=viewer_id)
+        return unseen_comments(viewer).join(User, on=(DiaryComment.author == User.id)).where(
+            privacy.visible_users(viewer))
+    count = prepared_count("comment_notices", build, viewer_id=user.id)
     if not count:
         return []
     return [Notice(_("%(count)d new comments", count=count), "diary.commented")]

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from wtforms import BooleanField
 
 from .. import privacy
-from ..db import database
+from ..db import database, prepared_count
 from ..models import Footprint, FootprintDeletion, User
 from ..notices import Notice, provider
 from ..rendering import Page, render
@@ -95,10 +95,11 @@ def footprint_notices(user):
     """'N new footprints' since the last look at the visitors page."""
     if not privacy.can_see_own_visitors(user):
         return []
-    query = visitors_of(user, user)
-    if user.footprints_seen_at is not None:
-        query = query.where(Footprint.visited_at > user.footprints_seen_at)
-    count = query.count()
+    def build(user_id, seen=None):
+        query = visitors_of(User(id=user_id), User(id=user_id))
+        return query if seen is None else query.where(Footprint.visited_at > seen)
+    seen = {"seen": user.footprints_seen_at} if user.footprints_seen_at is not None else {}
+    count = prepared_count(("footprint_notices", bool(seen)), build, user_id=user.id, **seen)
     if not count:
         return []
     return [Notice(_("%(count)d new footprints", count=count), "footprints.index")]

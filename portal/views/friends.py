@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from ..limits import limited
 from .. import privacy
-from ..db import database, utcnow
+from ..db import database, prepared_count, utcnow
 from ..models import Alias, FriendGroup, FriendGroupMember, FriendRequest, Friendship, Introduction
 from ..models import friends as friend_model
 from ..models.friends import friends_of
@@ -269,5 +269,5 @@ def alias(login_id):
 @provider(order=20)
 def request_notices(user):
     """'N friend requests' waiting for an answer."""
-    count = FriendRequest.incoming(user.id).count()
+    count = prepared_count("request_notices", FriendRequest.incoming, user=user.id)
     return [Notice(_("%(count)d friend requests", count=count), "friends.requests")] if count else []

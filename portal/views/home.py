@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from ..config import LANGUAGES
+from ..db import prepared
+from ..models import User
 from ..notices import notices_for
 from ..pagecache import cacheable
 from ..rendering import render
@@ -57,9 +59,10 @@ def index():
     from .diary import friends_latest
     from .voice import timeline_for
 
+    voices = prepared(("home_voices", HOME_ITEMS), lambda viewer_id: timeline_for(User(id=viewer_id)).limit(HOME_ITEMS),
+                      viewer_id=current_user.id)
     return render("home.html", notices=notices_for(current_user), areas=areas_for(current_user),
-                  entries=friends_latest(current_user, HOME_ITEMS),
-                  voices=list(timeline_for(current_user).limit(HOME_ITEMS)))
+                  entries=friends_latest(current_user, HOME_ITEMS), voices=list(voices))
 
 
 @bp.route("/notices")

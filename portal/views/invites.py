@@ -3,6 +3,7 @@ from flask import Blueprint, abort, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from ..db import prepared_count
 from ..models import InviteCode, User
 from ..notices import Notice, provider
 from ..rendering import render
@@ -61,9 +62,10 @@ def revoke(invite_id):
 @provider(order=60)
 def invitee_notices(user):
     """'N friends joined through your invite links'."""
-    query = User.select().where((User.invited_by == user.id) & (User.is_suspended == False))  # noqa: E712
-    if user.invitees_seen_at is not None:
-        query = query.where(User.created_at > user.invitees_seen_at)
-    count = query.count()
+    def build(user_id, seen=None):
+        query = User.select().where((User.invited_by == user_id) & (User.is_suspended == False))  # noqa: E712
+        return query if seen is None else query.where(User.created_at > seen)
+    seen = {"seen": user.invitees_seen_at} if user.invitees_seen_at is not None else {}
+    count = prepared_count(("invitee_notices", bool(seen)), build, user_id=user.id, **seen)
     return [Notice(_("%(count)d people joined through your invite links", count=count), "invites.index")] \
         if count else []

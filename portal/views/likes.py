@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import privacy
+from ..db import prepared_count
 from ..models import User
 from ..models.likes import LIKEABLE, Like, likers, set_like
 from ..notices import Notice, provider
@@ -67,9 +68,10 @@ def received():
 @provider(order=40)
 def like_notices(user):
     """'N new likes' since the last look at the likes received."""
-    query = (Like.select().join(User, on=(Like.user == User.id))
-             .where((Like.owner == user.id) & (Like.user != user.id) & privacy.visible_users(user)))
-    if user.likes_seen_at is not None:
-        query = query.where(Like.created_at > user.likes_seen_at)
-    count = query.count()
+    def build(viewer_id, seen=None):
+        query = (Like.select().join(User, on=(Like.user == User.id))
+                 .where((Like.owner == viewer_id) & (Like.user != viewer_id) & privacy.visible_users(User(id=viewer_id))))
+        return query if seen is None else query.where(Like.created_at > seen)
+    seen = {"seen": user.likes_seen_at} if user.likes_seen_at is not None else {}
+    count = prepared_count(("like_notices", bool(seen)), build, viewer_id=user.id, **seen)
     return [Notice(_("%(count)d new likes", count=count), "likes.received")] if count else []
