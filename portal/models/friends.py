@@ -1,7 +1,7 @@
 """Friends (マイミク): friendships, requests, groups, introductions, private aliases, blocks."""
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, TextField, fn
 
-from ..db import BaseModel, database, utcnow
+from ..db import BaseModel, database, prepared, utcnow
 from .users import User
 
 
@@ -84,8 +84,8 @@ class FriendRequest(BaseModel):
     @classmethod
     def pending_between(cls, a, b):
         """The pending requests (from a to b, from b to a), each or None, in one query."""
-        rows = list(cls.select().where(((cls.sender == a) & (cls.recipient == b))
-                                       | ((cls.sender == b) & (cls.recipient == a))))
+        rows = list(prepared("requests between", lambda a, b: cls.select().where(
+            ((cls.sender == a) & (cls.recipient == b)) | ((cls.sender == b) & (cls.recipient == a))), a=a, b=b))
         return (next((r for r in rows if r.sender_id == a), None),
                 next((r for r in rows if r.sender_id == b), None))
 
@@ -167,7 +167,9 @@ class Alias(BaseModel):
     @classmethod
     def map_for(cls, owner):
         """{target id: Alias} of everything ``owner`` has named."""
-        return {alias.target_id: alias for alias in cls.select().where(cls.owner == owner)}
+        aliases = prepared("aliases", lambda owner_id: cls.select().where(cls.owner == owner_id),
+                           owner_id=owner if isinstance(owner, int) else owner.id)
+        return {alias.target_id: alias for alias in aliases}
 
 
 class Block(BaseModel):

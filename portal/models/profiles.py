@@ -3,7 +3,7 @@ and a "searchable" switch (off by default)."""
 from flask_babel import lazy_gettext as _l
 from peewee import BooleanField, CharField, ForeignKeyField, TextField
 
-from ..db import BaseModel
+from ..db import BaseModel, prepared
 from .users import User
 from .visibility import MEMBERS
 
@@ -40,4 +40,6 @@ class ProfileField(BaseModel):
     @classmethod
     def of(cls, user):
         """{name: ProfileField} of ``user``."""
-        return {field.name: field for field in cls.select().where(cls.user == user)}
+        fields = prepared("profile fields", lambda user_id: cls.select().where(cls.user == user_id),
+                          user_id=user if isinstance(user, int) else user.id)
+        return {field.name: field for field in fields}

@@ -9,7 +9,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from .. import privacy
-from ..db import database
+from ..db import database, prepared, prepared_first
 from ..models import DiaryEntry, Footprint, FriendRequest, Friendship, Introduction, ProfileField, User
 from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
@@ -56,22 +56,35 @@ def _nickname_is_visible(form, field):
 @cacheable
 def profile(login_id):
     """A member's profile: what the viewer may see, friends, introductions."""
-    owner = _visible_owner(login_id, Friendship.count_column(User.id))
+    owner = prepared_first("profile owner", lambda login_id: User.select(User, Friendship.count_column(User.id))
+                           .where(User.login_id == login_id), login_id=(login_id or "").strip().lower())
+    if owner is None or owner.is_suspended or not privacy.can_view_profile(current_user, owner):
+        abort(404)
     rel = privacy.relation(current_user, owner)
     viewer = current_user if current_user.is_authenticated else None
+    is_self = rel == privacy.SELF
+    # The page's queries are built once per shape (db.prepared): a profile is a page people open often.
+    seen_by = {"viewer_id": viewer.id} if viewer is not None else {}
+    introductions = prepared(("profile introductions", viewer is None, is_self), lambda owner_id, viewer_id=None:
+                             _introductions(User(id=owner_id), viewer_id and User(id=viewer_id), is_self).limit(21),
+                             owner_id=owner.id, **seen_by)
+    recent = prepared(("profile entries", viewer is None), lambda owner_id, viewer_id=None: DiaryEntry.visible_to(
+        viewer_id and User(id=viewer_id)).where(DiaryEntry.owner == owner_id).limit(3), owner_id=owner.id, **seen_by)
     context = {
-        "owner": owner, "rel": rel, "is_self": rel == privacy.SELF,
+        "owner": owner, "rel": rel, "is_self": is_self,
         "fields": privacy.visible_profile_fields(current_user, owner, rel),
         "field_labels": {name: spec[0] for name, spec in FIELDS.items()},
         "friend_count": owner.friend_count,
-        "introductions": list(_introductions(owner, viewer, rel == privacy.SELF).limit(21)),
+        "introductions": list(introductions),
         "common": [], "common_count": 0, "request_sent": None, "request_received": None,
-        "recent_entries": list(DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == owner.id).limit(3)),
+        "recent_entries": list(recent),
     }
-    if viewer is not None and rel != privacy.SELF:
+    if viewer is not None and not is_self:
         # The first few friends in common and how many there are, in one query.
-        common = list(common_friends(viewer, owner).select_extend(fn.COUNT(SQL("*")).over().alias("total"))
-                      .limit(current_app.config.get("COMMON_SHOWN", 5)))
+        shown = current_app.config.get("COMMON_SHOWN", 5)
+        common = list(prepared(("common friends", shown), lambda viewer_id, owner_id: common_friends(
+            viewer_id, owner_id).select_extend(fn.COUNT(SQL("*")).over().alias("total")).limit(shown),
+            viewer_id=viewer.id, owner_id=owner.id))
         context["common"], context["common_count"] = common, (common[0].total if common else 0)
         context["request_sent"], context["request_received"] = FriendRequest.pending_between(viewer.id, owner.id)
     if privacy.may_leave_footprint(viewer, owner):
