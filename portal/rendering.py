@@ -159,9 +159,13 @@ class Page:
     """
 
     def __init__(self, query, page=None, per_page=None):
+        """``query``: a peewee query, or ``fetch(limit, offset) -> rows`` (a prepared query)."""
         self.per_page = per_page or g.device.page_size
         self.number = page if page is not None else _page_arg()
-        rows = list(query.paginate(self.number, self.per_page + 1))
+        if callable(query):
+            rows = list(query(self.per_page + 1, (self.number - 1) * self.per_page))
+        else:
+            rows = list(query.paginate(self.number, self.per_page + 1))
         self.has_next = len(rows) > self.per_page
         self.items = rows[: self.per_page]
         self.has_prev = self.number > 1

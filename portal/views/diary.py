@@ -86,7 +86,7 @@ def entry(entry_id):
     viewer = current_user if current_user.is_authenticated else None
     comments = None
     if g.device.inline_comments:
-        comments = Page(_comments(entry, viewer), page=1, per_page=g.device.inline_comments)
+        comments = Page(_comment_rows(entry, viewer), page=1, per_page=g.device.inline_comments)
     newer, older = _neighbours(entry, viewer)
     if viewer is not None:
         with private_writes(entry.owner_id, viewer.id):  # one generation bump for both
@@ -113,6 +113,16 @@ def _neighbours(entry, viewer):
     return newer, older
 
 
+def _comment_rows(entry, viewer):
+    """``fetch(limit, offset)`` of ``_comments`` for Page, its SQL built once (db.prepared)."""
+    seen_by = {"viewer_id": viewer.id} if viewer is not None else {}
+
+    def build(entry_id, limit, offset, viewer_id=None):
+        return _comments(DiaryEntry(id=entry_id), viewer_id and User(id=viewer_id)).limit(limit).offset(offset)
+    return lambda limit, offset: prepared(("comments", viewer is None), build, entry_id=entry.id, limit=limit,
+                                          offset=offset, **seen_by)
+
+
 def _comments(entry, viewer):
     """Comments of an entry, oldest first, without blocked or suspended authors."""
     return (DiaryComment.select(DiaryComment, User).join(User, on=(DiaryComment.author == User.id))
@@ -134,7 +144,7 @@ def comments(entry_id):
             add_comment(entry, viewer, form.body.data)
             flash(_("Your comment was posted."))
             return redirect(url_for(".comments", entry_id=entry.id, page=_last_page(entry)))
-    page = Page(_comments(entry, viewer), per_page=g.device.comment_page_size)
+    page = Page(_comment_rows(entry, viewer), per_page=g.device.comment_page_size)
     return render("diary/comments.html", entry=entry, page=page, form=form,
                   can_comment=privacy.can_comment(viewer, entry, rel=rel), delete_form=ActionForm(),
                   status=400 if request.method == "POST" else 200)
