@@ -39,14 +39,16 @@ _PUA = re.compile("[\ue000-\uf8ff]")
 _CP932_PUA_MAX = 0xE757  # cp932's user-defined area ends here
 
 
-@lru_cache(maxsize=1)
-def _emoji_tables():
-    """(carrier -> {PUA: Unicode text}, carrier -> (translate table, sequence regex, sequences)
-    for output). Read once;
-    the tables are constant data (derived from emoji4unicode, see portal/data/NOTICE)."""
-    to_unicode = {carrier: {} for carrier in CARRIER_COLUMNS}
-    to_carrier = {carrier: {} for carrier in CARRIER_COLUMNS}
-    sequences = {carrier: {} for carrier in CARRIER_COLUMNS}
+@lru_cache(maxsize=len(CARRIER_COLUMNS))
+def _emoji_tables(wanted):
+    """({PUA: Unicode text}, (translate table, sequence regex, sequences) for output) of one
+    carrier, read when its first handset comes (about 200 KB each: a site few docomo phones
+    visit does not keep au's and SoftBank's). Constant data, derived from emoji4unicode (see
+    portal/data/NOTICE)."""
+    columns = {wanted: CARRIER_COLUMNS[wanted]}
+    to_unicode = {carrier: {} for carrier in columns}
+    to_carrier = {carrier: {} for carrier in columns}
+    sequences = {carrier: {} for carrier in columns}
     with EMOJI_TABLE.open(encoding="utf-8") as fh:
         rows = [line.rstrip("\n").split("\t") for line in fh if not line.startswith("#")]
     header = rows[0]
@@ -56,7 +58,7 @@ def _emoji_tables():
         fallback = row["text_fallback"] or "〓"
         # Output replaces characters in finished markup: a fallback such as "[<]" goes out escaped.
         shown = fallback.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        for carrier, column in CARRIER_COLUMNS.items():
+        for carrier, column in columns.items():
             code = row[column]
             exact = code and not code.startswith(">")
             # A code may be a sequence ("E63E+E63F"): several carrier emoji for one.
@@ -74,14 +76,14 @@ def _emoji_tables():
         table[0xFE0F] = None  # emoji presentation selector: carriers draw their own
         pattern = "|".join(re.escape(seq) for seq in sorted(sequences[carrier], key=len, reverse=True))
         output[carrier] = (table, re.compile(pattern), sequences[carrier])
-    return to_unicode, output
+    return to_unicode[wanted], output[wanted]
 
 
 def emoji_in(text, carrier):
     """Carrier emoji (Private Use Area) in input become Unicode (or the text fallback)."""
     if carrier not in CARRIER_COLUMNS or not text or not _PUA.search(text):
         return text
-    table = _emoji_tables()[0][carrier]
+    table = _emoji_tables(carrier)[0]
     return _PUA.sub(lambda m: table.get(m.group(0), "〓"), text)
 
 
@@ -89,7 +91,7 @@ def emoji_out(text, carrier):
     """Unicode emoji sent to a carrier handset become its own codes, or the text fallback."""
     if carrier not in CARRIER_COLUMNS:
         return text
-    table, pattern, sequences = _emoji_tables()[1][carrier]
+    table, pattern, sequences = _emoji_tables(carrier)[1]
     text = pattern.sub(lambda m: sequences[m.group(0)], text.replace("\ufe0f", ""))
     return text.translate(table)
 
