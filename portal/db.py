@@ -103,7 +103,8 @@ _STAND_IN_BASE = -7_100_000_000
 
 
 def _stand_in(n, value):
-    """A stand-in for a parameter of type ``type(value)``, unlike any value a page carries."""
+    """A stand-in for a parameter of type ``type(value)``, unlike any value a page carries
+    (and unlike anything computed from one: ``_derived_from_stand_in``)."""
     if isinstance(value, bool):
         raise TypeError("a flag changes the query's shape: put it in the key")
     if isinstance(value, int):
@@ -115,8 +116,28 @@ def _stand_in(n, value):
     raise TypeError(f"no stand-in for {type(value).__name__}")
 
 
-def _prepare(key, build, values):
-    entry = _PREPARED.get((key, type(database.obj)))
+def _signature(values):
+    return tuple(sorted((name, type(value)) for name, value in values.items()))
+
+
+def _derived_from_stand_in(param, stand_ins):
+    """A parameter computed from a stand-in (``uid + 1``, ``seen - a day``): it would be frozen."""
+    if isinstance(param, bool):
+        return False
+    if isinstance(param, int):
+        return abs(param - _STAND_IN_BASE) < 1_000_000
+    if isinstance(param, datetime.datetime):
+        return param.year == 1901
+    if isinstance(param, str):
+        return "\x00stand-in" in param
+    return False
+
+
+def _prepare(key, build, values, origin=None):
+    # The build function (``origin``: the caller's, under a wrapper) is part of the key: two
+    # call sites that chose the same name never share SQL.
+    cache_key = (key, (origin or build).__code__, type(database.obj))
+    entry = _PREPARED.get(cache_key)
     if entry is None:
         names = sorted(values)
         stand_ins = {name: _stand_in(n, values[name]) for n, name in enumerate(names)}
@@ -127,8 +148,14 @@ def _prepare(key, build, values):
         missing = set(names) - set(slots)
         if missing:
             raise ValueError(f"prepared query {key!r} does not use {sorted(missing)}")
-        entry = _PREPARED[(key, type(database.obj))] = (query, sql, list(zip(slots, params, strict=True)))
-    query, sql, slots = entry
+        derived = [p for name, p in zip(slots, params, strict=True) if name is None and _derived_from_stand_in(p, stand_ins)]
+        if derived:
+            raise ValueError(f"prepared query {key!r} computes parameters from its values: {derived!r}; "
+                             "pass them as values of their own")
+        entry = _PREPARED[cache_key] = (query, sql, list(zip(slots, params, strict=True)), _signature(values))
+    query, sql, slots, signature = entry
+    if _signature(values) != signature:  # a None, a flag, a missing or extra value: another shape
+        raise TypeError(f"prepared query {key!r} was built for {signature}, called with {_signature(values)}")
     return query, sql, [values[name] if name is not None else p for name, p in slots]
 
 
@@ -139,14 +166,21 @@ def prepared(key, build, **values):
     For the queries every page runs (home's feed, notices): building SQL from peewee's
     expressions costs more than running it (about 0.3-0.6 ms a query here). ``build`` gets
     stand-ins of the values' types (int, str, datetime) and must not branch on them; whatever
-    changes the query's shape (a None, a flag, a LIMIT) belongs in ``key``."""
-    query, sql, params = _prepare(key, build, values)
+    changes the query's shape (a None, a flag, a LIMIT) belongs in ``key``. A value must go
+    into the SQL as given (not ``value + 1``: pass that as a value of its own), and every call
+    must give the same names and types (both are checked)."""
+    return _prepared(key, build, values)
+
+
+def _prepared(key, build, values, origin=None):
+    query, sql, params = _prepare(key, build, values, origin)
     return query._get_cursor_wrapper(database.execute_sql(sql, params))
 
 
 def prepared_first(key, build, **values):
     """The first row of ``build(**values)`` (built with LIMIT 1), or None (see ``prepared``)."""
-    return next(iter(prepared(("first", key), lambda **stand_ins: build(**stand_ins).limit(1), **values)), None)
+    return next(iter(_prepared(("first", key), lambda **stand_ins: build(**stand_ins).limit(1), values,
+                               origin=build)), None)
 
 
 def prepared_count(key, build, **values):
@@ -156,7 +190,7 @@ def prepared_count(key, build, **values):
     def count(**stand_ins):
         inner = build(**stand_ins).order_by().alias("_wrapped")
         return Select([inner], [fn.COUNT(SQL("1"))]).bind(database)
-    _query, sql, params = _prepare(("count", key), count, values)
+    _query, sql, params = _prepare(("count", key), count, values, origin=build)
     return database.execute_sql(sql, params).fetchone()[0]
 
 

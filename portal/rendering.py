@@ -165,7 +165,9 @@ class Page:
         if callable(query):
             rows = list(query(self.per_page + 1, (self.number - 1) * self.per_page))
         else:
-            rows = list(query.paginate(self.number, self.per_page + 1))
+            # One row more than a page tells whether a next page exists (peewee's paginate()
+            # would also start each page one row further per page: rows lost between pages).
+            rows = list(query.limit(self.per_page + 1).offset((self.number - 1) * self.per_page))
         self.has_next = len(rows) > self.per_page
         self.items = rows[: self.per_page]
         self.has_prev = self.number > 1
