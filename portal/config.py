@@ -66,6 +66,9 @@ DEFAULTS = {
     # active in the last half minute on a club's site. More fits a bigger server: the 64 MB
     # memory target (benchmarks/memory.py) leaves room for this much.
     "PAGE_CACHE_BYTES": 512 * 1024,
+    # Open database connections each server process keeps (portal/db.py): one per waitress
+    # thread is what it uses. On PostgreSQL, servers x this must stay under max_connections.
+    "DB_POOL_SIZE": 32,
     # Optional e-mail; off while SMTP_HOST is empty.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
@@ -99,6 +102,7 @@ _ENV = {
                                                "LIMIT_UPLOADS")},
     "PORTAL_PAGE_CACHE_SECONDS": ("PAGE_CACHE_SECONDS", int),
     "PORTAL_PAGE_CACHE_BYTES": ("PAGE_CACHE_BYTES", int),
+    "PORTAL_DB_POOL_SIZE": ("DB_POOL_SIZE", int),
     "PORTAL_MAX_UPLOAD_BYTES": ("MAX_UPLOAD_BYTES", int),
     "PORTAL_MAX_UPLOAD_PIXELS": ("MAX_UPLOAD_PIXELS", int),
     "PORTAL_SMTP_HOST": ("SMTP_HOST", str),
@@ -142,6 +146,8 @@ def load_config(overrides=None, environ=None):
     for key in ("PAGE_CACHE_SECONDS", "PAGE_CACHE_BYTES"):
         if not isinstance(config[key], int) or config[key] < 0:
             raise ConfigError(f"{key} must be a whole number, 0 or more")
+    if not isinstance(config["DB_POOL_SIZE"], int) or config["DB_POOL_SIZE"] < 1:
+        raise ConfigError("DB_POOL_SIZE must be a whole number, 1 or more")
     for key in config:
         if key.startswith("LIMIT_"):
             _check_limit(key, config[key])

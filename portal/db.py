@@ -261,8 +261,9 @@ def month_of(field):
     return fn.strftime(SQL("'%Y-%m'"), field)
 
 
-def make_database(url):
-    """Build a peewee database for a URL: ``sqlite:///path`` or ``postgresql://...``."""
+def make_database(url, pool_size=32):
+    """Build a peewee database for a URL: ``sqlite:///path`` or ``postgresql://...``, keeping at
+    most ``pool_size`` open connections."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path != ":memory:":
@@ -276,7 +277,7 @@ def make_database(url):
         # A pool: a request takes an open connection (pragmas set once, no connect and no
         # close-time WAL checkpoint per request). One connection per waitress thread at most.
         return PortalPooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
-                                    max_connections=32, stale_timeout=600, check_same_thread=False,
+                                    max_connections=pool_size, stale_timeout=600, check_same_thread=False,
                                     cached_statements=16)  # kept statements cost memory per connection
     if url.startswith(("postgres://", "postgresql://")):
         # No JIT: the planner's cost estimate of the visibility queries (EXISTS over friendships)
@@ -292,16 +293,16 @@ def make_database(url):
         params["options"] = f"{options} -c jit=off".strip()
         # A pool, as for SQLite: a new connection costs PostgreSQL a process and ~5 ms here,
         # more than a page (and than a page cache hit, which asks one query); a transaction
-        # left open goes back rolled back. At most one per waitress thread and a few for
-        # commands; past that a request waits up to 10 s for one, then fails.
-        return PortalPooledPostgresqlDatabase(max_connections=32, stale_timeout=300, timeout=10, **params)
+        # left open goes back rolled back. At most one per waitress thread is used; past the
+        # pool's size a request waits up to 10 s for one, then fails.
+        return PortalPooledPostgresqlDatabase(max_connections=pool_size, stale_timeout=300, timeout=10, **params)
     raise ValueError("DATABASE_URL must start with sqlite:/// or postgresql://")
 
 
 def init_app(app):
     """Bind the proxy to the configured database and open/close it around requests."""
     previous = database.obj
-    database.initialize(make_database(app.config["DATABASE_URL"]))
+    database.initialize(make_database(app.config["DATABASE_URL"], app.config["DB_POOL_SIZE"]))
     if hasattr(previous, "close_idle"):
         # Another app built in this process (tests, benchmarks, commands): its pool's idle
         # connections would otherwise stay open until collected (PostgreSQL counts them).

@@ -38,6 +38,7 @@ def test_environment_values(tmp_path):
     assert config["DEFAULT_LANGUAGE"] == "en" and config["SITE_NAME"] == "Club"
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["DATABASE_URL"].startswith("postgresql://")
+    assert load_config(environ={"PORTAL_DATA_DIR": str(tmp_path), "PORTAL_DB_POOL_SIZE": "12"})["DB_POOL_SIZE"] == 12
     default = load_config(environ={"PORTAL_DATA_DIR": str(tmp_path)})
     assert default["DATABASE_URL"] == "sqlite:///" + str(tmp_path / "portal.db")
     assert not default["SESSION_COOKIE_SECURE"]
@@ -45,7 +46,8 @@ def test_environment_values(tmp_path):
 
 @pytest.mark.parametrize("var,value", [("PORTAL_REGISTRATION", "everyone"),
                                        ("PORTAL_DEFAULT_LANGUAGE", "fr"),
-                                       ("PORTAL_PROXY_COUNT", "many")])
+                                       ("PORTAL_PROXY_COUNT", "many"),
+                                       ("PORTAL_DB_POOL_SIZE", "0"), ("PORTAL_DB_POOL_SIZE", "lots")])
 def test_bad_values_are_refused(tmp_path, var, value):
     with pytest.raises(ConfigError):
         load_config(environ={"PORTAL_DATA_DIR": str(tmp_path), var: value})
@@ -57,3 +59,10 @@ def test_session_cookie_flags(client, alice):
     response = login(client)
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_pool_size_reaches_the_database(app_config):
+    from portal import create_app, db
+
+    create_app({**app_config, "DB_POOL_SIZE": 3})
+    assert db.database.obj._max_connections == 3
