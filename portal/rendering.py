@@ -221,13 +221,13 @@ def part_arg():
 def _int_arg(name):
     """A non-negative int query argument, 0 when missing or bad."""
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 16 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else 0  # not "②"
 
 
 def _page_arg():
     """The ``page`` query argument as a positive int (1 when missing or bad)."""
     value = request.args.get("page", "1")
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or len(value) > 15:  # "²" is a digit int() refuses
         return 1
     return max(1, min(int(value), 10**6))
 

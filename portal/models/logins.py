@@ -176,7 +176,7 @@ def load_user(session_id, *extra_columns, cache_key=None, now=None):
     millisecond of query building per page. The login's last-seen time is written back at
     most every SEEN_REFRESH."""
     user_id, _, token = (session_id or "").partition(":")
-    if not user_id.isdigit() or not token or len(token) > 64:
+    if not (user_id.isascii() and user_id.isdigit()) or not token or len(token) > 64:
         return None
     now = now or utcnow()
     values = {_ANY_ID: int(user_id), _ANY_HASH: token_hash(token), _NOW: now,

@@ -143,15 +143,16 @@ def comments(entry_id):
         if form.validate_on_submit():
             add_comment(entry, viewer, form.body.data)
             flash(_("Your comment was posted."))
-            return redirect(url_for(".comments", entry_id=entry.id, page=_last_page(entry)))
+            return redirect(url_for(".comments", entry_id=entry.id, page=_last_page(entry, viewer)))
     page = Page(_comment_rows(entry, viewer), per_page=g.device.comment_page_size)
     return render("diary/comments.html", entry=entry, page=page, form=form,
                   can_comment=privacy.can_comment(viewer, entry, rel=rel), delete_form=ActionForm(),
                   status=400 if request.method == "POST" else 200)
 
 
-def _last_page(entry):
-    count = DiaryComment.select().where(DiaryComment.entry == entry.id).count()
+def _last_page(entry, viewer):
+    """The page of the comments list where the newest comment the viewer sees is."""
+    count = _comments(entry, viewer).count()
     return max(1, -(-count // g.device.comment_page_size))
 
 
@@ -306,9 +307,12 @@ def user_diary(login_id):
 
 def _month_start(value):
     try:
-        return datetime.datetime.strptime(value, "%Y-%m")
+        start = datetime.datetime.strptime(value, "%Y-%m")
     except ValueError:
         abort(400)
+    if not 1900 <= start.year <= 9000:  # the month after must exist too
+        abort(400)
+    return start
 
 
 @bp.route("/diary/")
@@ -346,8 +350,8 @@ def comment_notices(user):
 @login_required
 def commented():
     """Entries with comments I have not seen: mine, and those I commented on."""
-    rows = (unseen_comments(current_user).join(User, on=(DiaryComment.author == User.id))
-            .where(privacy.visible_users(current_user)))
-    entry_ids = {row.entry_id for row in rows.limit(200)}
-    query = DiaryEntry.visible_to(current_user).where(DiaryEntry.id.in_(list(entry_ids) or [0]))
+    # Every such entry (the list pages), found in SQL: not only those of the first few comments.
+    entry_ids = (unseen_comments(current_user).join(User, on=(DiaryComment.author == User.id))
+                 .where(privacy.visible_users(current_user)).select(DiaryComment.entry))
+    query = DiaryEntry.visible_to(current_user).where(DiaryEntry.id.in_(entry_ids))
     return render("diary/commented.html", page=Page(query))

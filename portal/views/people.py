@@ -126,7 +126,7 @@ def _introductions(owner, viewer, is_self):
     query = (Introduction.select(Introduction, User)
              .join(User, on=(Introduction.writer == User.id))
              .where((Introduction.about == owner.id) & privacy.visible_users(viewer))
-             .order_by(Introduction.updated_at.desc()))
+             .order_by(Introduction.updated_at.desc(), Introduction.id.desc()))  # id: a stable order on ties
     if not is_self:
         query = query.where(Introduction.hidden == False)  # noqa: E712
     return query

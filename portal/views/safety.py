@@ -55,7 +55,7 @@ def unblock(login_id):
 def blocked():
     """The people I blocked."""
     query = (User.select().join(Block, on=(Block.blocked == User.id))
-             .where(Block.blocker == current_user.id).order_by(Block.created_at.desc()))
+             .where(Block.blocker == current_user.id).order_by(Block.created_at.desc(), Block.id.desc()))
     return render("safety/blocked.html", page=Page(query), form=ActionForm())
 
 
