@@ -1,5 +1,6 @@
 """Albums, uploads, photo pages and the access-checked media URLs."""
 import io
+import re
 import threading
 
 import pytest
@@ -8,7 +9,7 @@ from PIL import Image
 from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
 from people_world import ITEM_SEES, RELATIONS, build_world
 from portal.db import database
-from portal.models import Album, Photo, User
+from portal.models import Album, Photo, PhotoComment, User
 from portal.models.visibility import LEVELS
 
 SEES = ITEM_SEES
@@ -149,6 +150,22 @@ def test_mobile_album_and_photo_pages(make_client, world, albums):
             response = client.get(path)
             assert response.status_code == 200 and len(response.data) <= 5120
             assert b"m120" in response.data or b"m240" in response.data or b"album-" in response.data
+
+
+def test_photo_page_keys_move_between_photos_not_comment_pages(make_client, world, albums):
+    """On a phone * and # are the previous and next photo; the comments' pager has no keys."""
+    album, photo = albums["friends"]
+    owner = make_client(PC_UA)
+    login(owner, "olive")
+    assert upload(owner, album.id, [("b.jpg", jpeg(), "image/jpeg")]).status_code == 302
+    with database.connection_context():
+        for n in range(12):
+            PhotoComment.create(photo=photo.id, author=world.owner.id, body=f"comment {n}")
+    client = client_as(make_client, world, "friend", DOCOMO_UA)
+    html = client.get(f"/photos/{photo.id}").data.decode("cp932")
+    assert html.count('accesskey="#"') == 1 and "page=2" in html
+    assert re.search(r'accesskey="#">\[#\][^<]*</a>', html)
+    assert re.search(r'href="[^"]*page=2[^"]*" >', html)  # the comments' next page, without a key
 
 
 def test_avatar_upload_and_access(make_client, world):
