@@ -158,10 +158,12 @@ class Page:
     long lists that grow, use KeysetPage, which stays fast deep down.
     """
 
-    def __init__(self, query, page=None, per_page=None):
-        """``query``: a peewee query, or ``fetch(limit, offset) -> rows`` (a prepared query)."""
+    def __init__(self, query, page=None, per_page=None, arg="page"):
+        """``query``: a peewee query, or ``fetch(limit, offset) -> rows`` (a prepared query);
+        ``arg``: the query argument with the page number (two lists on one page need two)."""
         self.per_page = per_page or g.device.page_size
-        self.number = page if page is not None else _page_arg()
+        self.arg = arg
+        self.number = page if page is not None else _page_arg(arg)
         if callable(query):
             rows = list(query(self.per_page + 1, (self.number - 1) * self.per_page))
         else:
@@ -174,11 +176,11 @@ class Page:
 
     @property
     def next_args(self):
-        return {"page": self.number + 1}
+        return {self.arg: self.number + 1}
 
     @property
     def prev_args(self):
-        return {"page": self.number - 1}
+        return {self.arg: self.number - 1}
 
 
 class KeysetPage:
@@ -224,9 +226,9 @@ def _int_arg(name):
     return int(value) if value.isascii() and value.isdigit() and len(value) < 16 else 0  # not "②"
 
 
-def _page_arg():
-    """The ``page`` query argument as a positive int (1 when missing or bad)."""
-    value = request.args.get("page", "1")
+def _page_arg(name="page"):
+    """The ``page`` (or ``name``) query argument as a positive int (1 when missing or bad)."""
+    value = request.args.get(name, "1")
     if not (value.isascii() and value.isdigit()) or len(value) > 15:  # "²" is a digit int() refuses
         return 1
     return max(1, min(int(value), 10**6))

@@ -132,3 +132,42 @@ def test_lists_with_equal_times_keep_a_stable_order(make_client, make_user, pair
     with database.connection_context():
         assert not DiaryComment.select().exists()
         assert User.select().count() == 47
+
+
+def _follow(client, path, pattern, next_link):
+    """Every match of ``pattern`` on the pages reached by following ``next_link`` from ``path``."""
+    found = []
+    for _ in range(30):
+        html = text_of(client.get(path))
+        found += re.findall(pattern, html)
+        more = re.search(next_link, html)
+        if not more:
+            return found
+        path = more.group(1).replace("&amp;", "&")
+    raise AssertionError("too many pages")
+
+
+@pytest.mark.parametrize("ua", [PC_UA, DOCOMO_UA], ids=["pc", "docomo"])
+def test_sent_requests_and_invitees_are_all_reachable(make_client, make_user, ua):
+    """Sent friend requests (a second pager beside the received ones: ``?sent=``) and the
+    people who joined through one's invite links were cut at 50 and 100."""
+    from portal.models import FriendRequest
+
+    alice = make_user("alice")
+    with database.connection_context():
+        others = [User.create(login_id=f"m{n:03d}", nickname=f"m{n:03d}", password_hash=alice.password_hash,
+                              invited_by=alice.id if n < 105 else None) for n in range(160)]
+        for other in others[105:160]:
+            FriendRequest.create(sender=alice.id, recipient=other.id)
+        for other in others[100:103]:
+            FriendRequest.create(sender=other.id, recipient=alice.id)
+    client = make_client(ua)
+    login(client)
+    next_sent = r'href="([^"]*sent=\d+[^"]*)"[^>]*>(?:\[#\])?[^<]*(?:Next|次)'
+    sent = [m for m in _follow(client, "/friends/requests", r">(m1[0-5]\d)<", next_sent) if m >= "m105"]
+    assert sorted(sent) == [f"m{n:03d}" for n in range(105, 160)]  # each once
+    received = re.findall(r">(m10[0-2])<", text_of(client.get("/friends/requests")))
+    assert sorted(received) == ["m100", "m101", "m102"]
+    next_page = r'href="([^"]*page=\d+[^"]*)"[^>]*>(?:\[#\])?[^<]*(?:Next|次)'
+    invitees = _follow(client, "/invites/", r">(m\d\d\d)<", next_page)
+    assert sorted(invitees) == [f"m{n:03d}" for n in range(105)]

@@ -94,7 +94,7 @@ def befriend(login_id):
 def requests():
     """Friend requests received and sent."""
     return render("friends/requests.html", incoming=Page(FriendRequest.incoming(current_user.id)),
-                  outgoing=list(FriendRequest.outgoing(current_user.id).limit(50)), form=ActionForm())
+                  outgoing=Page(FriendRequest.outgoing(current_user.id), arg="sent"), form=ActionForm())
 
 
 def _own_request(request_id, as_recipient):

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from ..db import prepared_count
 from ..models import InviteCode, User
 from ..notices import Notice, provider
-from ..rendering import render
+from ..rendering import Page, render
 from .util import ActionForm, site_setting
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
@@ -23,9 +23,9 @@ def index():
     quota = site_setting("INVITE_QUOTA")
     links = list(_mine().order_by(InviteCode.id.desc()))
     User.mark_seen(current_user.id, User.invitees_seen_at)
-    invitees = list(User.select().where((User.invited_by == current_user.id)
+    invitees = Page(User.select().where((User.invited_by == current_user.id)
                                         & (User.is_suspended == False))  # noqa: E712
-                    .order_by(User.created_at.desc()).limit(100))
+                    .order_by(User.created_at.desc(), User.id.desc()))
     return render("invites/index.html", links=links, invitees=invitees, quota=quota,
                   can_create=quota == 0 or len(links) < quota, form=ActionForm())
 
