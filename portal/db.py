@@ -104,11 +104,14 @@ _STAND_IN_BASE = -7_100_000_000
 
 def _stand_in(n, value):
     """A stand-in for a parameter of type ``type(value)``, unlike any value a page carries
-    (and unlike anything computed from one: ``_derived_from_stand_in``)."""
+    (and unlike anything computed from one: ``_derived_from_stand_in``); for a row (a viewer,
+    an owner) a row of the same model whose id is a stand-in."""
     if isinstance(value, bool):
         raise TypeError("a flag changes the query's shape: put it in the key")
     if isinstance(value, int):
         return _STAND_IN_BASE - n
+    if isinstance(value, Model):
+        return value.__class__(id=_STAND_IN_BASE - n)  # __class__: current_user is a proxy
     if isinstance(value, datetime.datetime):
         return datetime.datetime(1901, 2, 3, 4, 5, n % 60, 123457)
     if isinstance(value, str):
@@ -116,8 +119,13 @@ def _stand_in(n, value):
     raise TypeError(f"no stand-in for {type(value).__name__}")
 
 
+def _bound(value):
+    """What a value puts into the SQL (a row: its id)."""
+    return value.id if isinstance(value, Model) else value
+
+
 def _signature(values):
-    return tuple(sorted((name, type(value)) for name, value in values.items()))
+    return tuple(sorted((name, value.__class__) for name, value in values.items()))
 
 
 def _derived_from_stand_in(param, stand_ins):
@@ -143,7 +151,7 @@ def _prepare(key, build, values, origin=None):
         stand_ins = {name: _stand_in(n, values[name]) for n, name in enumerate(names)}
         query = build(**stand_ins)
         sql, params = query.sql()
-        by_value = {(type(v), v): name for name, v in stand_ins.items()}
+        by_value = {(type(_bound(v)), _bound(v)): name for name, v in stand_ins.items()}
         slots = [by_value.get((type(p), p)) for p in params]
         missing = set(names) - set(slots)
         if missing:
@@ -156,7 +164,7 @@ def _prepare(key, build, values, origin=None):
     query, sql, slots, signature = entry
     if _signature(values) != signature:  # a None, a flag, a missing or extra value: another shape
         raise TypeError(f"prepared query {key!r} was built for {signature}, called with {_signature(values)}")
-    return query, sql, [values[name] if name is not None else p for name, p in slots]
+    return query, sql, [_bound(values[name]) if name is not None else p for name, p in slots]
 
 
 def prepared(key, build, **values):
@@ -165,7 +173,8 @@ def prepared(key, build, **values):
 
     For the queries every page runs (home's feed, notices): building SQL from peewee's
     expressions costs more than running it (about 0.3-0.6 ms a query here). ``build`` gets
-    stand-ins of the values' types (int, str, datetime) and must not branch on them; whatever
+    stand-ins of the values' types (int, str, datetime, a model row such as the viewer, whose
+    id is what goes into the SQL) and must not branch on them; whatever
     changes the query's shape (a None, a flag, a LIMIT) belongs in ``key``. A value must go
     into the SQL as given (not ``value + 1``: pass that as a value of its own), and every call
     must give the same names and types (both are checked)."""

@@ -28,6 +28,12 @@ def _viewer_id(viewer):
     return viewer.id
 
 
+def viewer_value(viewer):
+    """``viewer`` as a value of a prepared query (db.prepared): none for a logged-out visitor,
+    whose queries have another shape (the caller's key says which)."""
+    return {} if _viewer_id(viewer) is None else {"viewer": viewer}
+
+
 def _id(user):
     return user if isinstance(user, int) else user.id
 

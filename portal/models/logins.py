@@ -15,7 +15,7 @@ import secrets
 
 from peewee import BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, PostgresqlDatabase
 
-from ..db import BaseModel, database, private_writes, utcnow
+from ..db import BaseModel, database, prepared_first, private_writes, utcnow
 from .users import User
 
 # How long a login lasts without being used: a browser session, a handset session (its
@@ -160,41 +160,29 @@ def describe_user_agent(user_agent):
     return browser or system
 
 
-_LOADER_SQL = {}  # (cache key, database class) -> (sql, params) of load_user
-# Stand-ins for the values of one request while that SQL is built once.
-_ANY_ID = -7_000_000_001
-_ANY_HASH = "any-token-hash"
-_NOW = datetime.datetime(1901, 1, 1, 0, 0, 1)
-_REFRESH_BEFORE = datetime.datetime(1901, 1, 1, 0, 0, 2)
-
-
 def load_user(session_id, *extra_columns, cache_key=None, now=None):
     """The active member behind a Flask-Login id (``"<user id>:<token>"``) whose login has not
     ended, or None. Runs on every request, in one query with ``extra_columns`` (aliased
-    expressions over the user row). With ``cache_key`` (naming what the extra columns are)
-    the SQL is built once per database kind and reused, which saves peewee about a
-    millisecond of query building per page. The login's last-seen time is written back at
-    most every SEEN_REFRESH."""
+    expressions over the user row), its SQL built once (db.prepared; ``cache_key`` names what
+    the extra columns are). The login's last-seen time is written back at most every
+    SEEN_REFRESH."""
     user_id, _, token = (session_id or "").partition(":")
     if not (user_id.isascii() and user_id.isdigit()) or not token or len(token) > 64:
         return None
     now = now or utcnow()
-    values = {_ANY_ID: int(user_id), _ANY_HASH: token_hash(token), _NOW: now,
-              _REFRESH_BEFORE: now - SEEN_REFRESH}
-    key = (cache_key, type(User._meta.database.obj))
-    if cache_key is None or key not in _LOADER_SQL:
-        query = (User.select(User, Login.id.alias("login_row"), Login.lifetime.alias("login_lifetime"),
-                             Login.remembered.alias("login_remembered"),
-                             (Login.seen_at < _REFRESH_BEFORE).alias("login_stale"), *extra_columns)
-                 .join(Login, on=(Login.user == User.id))
-                 .where((User.id == _ANY_ID) & (Login.token_hash == _ANY_HASH) & (Login.expires_at > _NOW))
-                 .limit(1))
-        _LOADER_SQL[key] = query.sql()
-    sql, params = _LOADER_SQL[key]
-    user = next(iter(User.raw(sql, *[values.get(p, p) for p in params])), None)
+
+    def build(user_id, hashed, now, refresh_before):
+        return (User.select(User, Login.id.alias("login_row"), Login.lifetime.alias("login_lifetime"),
+                            Login.remembered.alias("login_remembered"),
+                            (Login.seen_at < refresh_before).alias("login_stale"), *extra_columns)
+                .join(Login, on=(Login.user == User.id))
+                .where((User.id == user_id) & (Login.token_hash == hashed) & (Login.expires_at > now))
+                .objects())  # one object: the login's columns as attributes of the member
+    user = prepared_first(("load user", cache_key), build, user_id=int(user_id), hashed=token_hash(token),
+                          now=now, refresh_before=now - SEEN_REFRESH)
     if user is None or user.is_suspended:
         return None
-    user.login_remembered = bool(user.login_remembered)  # a raw query: 0/1 on SQLite
+    user.login_remembered = bool(user.login_remembered)  # 0/1 on SQLite
     if user.login_stale:
         Login.touch(user.login_row, user.login_lifetime, user.login_remembered, now=now)
     user.login_token = token

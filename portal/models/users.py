@@ -9,7 +9,7 @@ from peewee import (BooleanField, CharField, DateTimeField, ForeignKeyField,
                     IntegerField, TextField)
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..db import BaseModel, MediaIdField, database, private_writes, utcnow
+from ..db import BaseModel, MediaIdField, database, prepared_first, private_writes, utcnow
 
 LOGIN_ID_PATTERN = r"^[a-z0-9_]{3,20}$"
 
@@ -85,9 +85,14 @@ class User(UserMixin, BaseModel):
             cls.update({field: utcnow()}).where(cls.id == user_id).execute()
 
     @classmethod
-    def by_login_id(cls, login_id, *extra_columns):
-        """The user with this login id (case-insensitive), or None."""
-        return cls.select(cls, *extra_columns).where(cls.login_id == (login_id or "").strip().lower()).first()
+    def by_login_id(cls, login_id, *extra_columns, key=""):
+        """The user with this login id (case-insensitive), or None; ``extra_columns`` (aliased
+        expressions over the user row, named by ``key``) come in the same query, whose SQL is
+        built once (db.prepared)."""
+        if extra_columns and not key:
+            raise TypeError("extra columns need a key naming them")
+        return prepared_first(("user by login id", key), lambda login_id: cls.select(cls, *extra_columns).where(
+            cls.login_id == login_id), login_id=(login_id or "").strip().lower())
 
     @classmethod
     def search(cls, text):

@@ -102,25 +102,22 @@ def entry(entry_id):
 
 def _neighbours(entry, viewer):
     """(the next newer, the next older) entry of the same owner that ``viewer`` may see."""
-    def same_owner(owner_id, viewer_id=None):
-        return DiaryEntry.visible_to(None if viewer_id is None else User(id=viewer_id)).where(
-            DiaryEntry.owner == owner_id)
-    ids = {"owner_id": entry.owner_id, **({"viewer_id": viewer.id} if viewer is not None else {})}
+    def same_owner(owner_id, viewer=None):
+        return DiaryEntry.visible_to(viewer).where(DiaryEntry.owner == owner_id)
+    values = {"entry_id": entry.id, "owner_id": entry.owner_id, **privacy.viewer_value(viewer)}
     newer = prepared_first(("newer entry", viewer is None), lambda entry_id, **v: same_owner(**v).where(
-        DiaryEntry.id > entry_id).order_by(DiaryEntry.id.asc()), entry_id=entry.id, **ids)
+        DiaryEntry.id > entry_id).order_by(DiaryEntry.id.asc()), **values)
     older = prepared_first(("older entry", viewer is None), lambda entry_id, **v: same_owner(**v).where(
-        DiaryEntry.id < entry_id), entry_id=entry.id, **ids)
+        DiaryEntry.id < entry_id), **values)
     return newer, older
 
 
 def _comment_rows(entry, viewer):
     """``fetch(limit, offset)`` of ``_comments`` for Page, its SQL built once (db.prepared)."""
-    seen_by = {"viewer_id": viewer.id} if viewer is not None else {}
-
-    def build(entry_id, limit, offset, viewer_id=None):
-        return _comments(DiaryEntry(id=entry_id), viewer_id and User(id=viewer_id)).limit(limit).offset(offset)
-    return lambda limit, offset: prepared(("comments", viewer is None), build, entry_id=entry.id, limit=limit,
-                                          offset=offset, **seen_by)
+    def build(entry, limit, offset, viewer=None):
+        return _comments(entry, viewer).limit(limit).offset(offset)
+    return lambda limit, offset: prepared(("comments", viewer is None), build, entry=entry, limit=limit,
+                                          offset=offset, **privacy.viewer_value(viewer))
 
 
 def _comments(entry, viewer):
@@ -327,20 +324,20 @@ def feed():
 
 def friends_latest(user, limit):
     """The newest entries of ``user``'s friends (for the home page; its SQL built once)."""
-    def build(viewer_id):
-        viewer = User(id=viewer_id)
-        return DiaryEntry.visible_to(viewer).where(privacy.friends_feed_filter(viewer, DiaryEntry.owner)).limit(limit)
-    return list(prepared(("friends_latest", limit), build, viewer_id=user.id))
+    return list(prepared(("friends_latest", limit), lambda viewer: DiaryEntry.visible_to(viewer).where(
+        privacy.friends_feed_filter(viewer, DiaryEntry.owner)).limit(limit), viewer=user))
+
+
+def _unseen_visible(viewer):
+    """Comments ``viewer`` has not seen on entries she follows, by authors she may see."""
+    return unseen_comments(viewer).join(User, on=(DiaryComment.author == User.id)).where(
+        privacy.visible_users(viewer))
 
 
 @provider(order=30)
 def comment_notices(user):
     """'N new comments' on entries the user wrote or commented on."""
-    def build(viewer_id):
-        viewer = User(id=viewer_id)
-        return unseen_comments(viewer).join(User, on=(DiaryComment.author == User.id)).where(
-            privacy.visible_users(viewer))
-    count = prepared_count("comment_notices", build, viewer_id=user.id)
+    count = prepared_count("comment_notices", _unseen_visible, viewer=user)
     if not count:
         return []
     return [Notice(_("%(count)d new comments", count=count), "diary.commented")]
@@ -351,7 +348,6 @@ def comment_notices(user):
 def commented():
     """Entries with comments I have not seen: mine, and those I commented on."""
     # Every such entry (the list pages), found in SQL: not only those of the first few comments.
-    entry_ids = (unseen_comments(current_user).join(User, on=(DiaryComment.author == User.id))
-                 .where(privacy.visible_users(current_user)).select(DiaryComment.entry))
+    entry_ids = _unseen_visible(current_user).select(DiaryComment.entry)
     query = DiaryEntry.visible_to(current_user).where(DiaryEntry.id.in_(entry_ids))
     return render("diary/commented.html", page=Page(query))

@@ -95,11 +95,11 @@ def footprint_notices(user):
     """'N new footprints' since the last look at the visitors page."""
     if not privacy.can_see_own_visitors(user):
         return []
-    def build(user_id, seen=None):
-        query = visitors_of(User(id=user_id), User(id=user_id))
+    def build(user, seen=None):
+        query = visitors_of(user, user)
         return query if seen is None else query.where(Footprint.visited_at > seen)
     seen = {"seen": user.footprints_seen_at} if user.footprints_seen_at is not None else {}
-    count = prepared_count(("footprint_notices", bool(seen)), build, user_id=user.id, **seen)
+    count = prepared_count(("footprint_notices", bool(seen)), build, user=user, **seen)
     if not count:
         return []
     return [Notice(_("%(count)d new footprints", count=count), "footprints.index")]

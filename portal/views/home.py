@@ -8,7 +8,6 @@ from flask_login import current_user, login_required
 
 from ..config import LANGUAGES
 from ..db import prepared
-from ..models import User
 from ..notices import notices_for
 from ..pagecache import cacheable
 from ..rendering import render
@@ -59,8 +58,8 @@ def index():
     from .diary import friends_latest
     from .voice import timeline_for
 
-    voices = prepared(("home_voices", HOME_ITEMS), lambda viewer_id: timeline_for(User(id=viewer_id)).limit(HOME_ITEMS),
-                      viewer_id=current_user.id)
+    voices = prepared(("home_voices", HOME_ITEMS), lambda viewer: timeline_for(viewer).limit(HOME_ITEMS),
+                      viewer=current_user)
     return render("home.html", notices=notices_for(current_user), areas=areas_for(current_user),
                   entries=friends_latest(current_user, HOME_ITEMS), voices=list(voices))
 

@@ -62,10 +62,10 @@ def revoke(invite_id):
 @provider(order=60)
 def invitee_notices(user):
     """'N friends joined through your invite links'."""
-    def build(user_id, seen=None):
-        query = User.select().where((User.invited_by == user_id) & (User.is_suspended == False))  # noqa: E712
+    def build(user, seen=None):
+        query = User.select().where((User.invited_by == user.id) & (User.is_suspended == False))  # noqa: E712
         return query if seen is None else query.where(User.created_at > seen)
     seen = {"seen": user.invitees_seen_at} if user.invitees_seen_at is not None else {}
-    count = prepared_count(("invitee_notices", bool(seen)), build, user_id=user.id, **seen)
+    count = prepared_count(("invitee_notices", bool(seen)), build, user=user, **seen)
     return [Notice(_("%(count)d people joined through your invite links", count=count), "invites.index")] \
         if count else []

@@ -68,10 +68,10 @@ def received():
 @provider(order=40)
 def like_notices(user):
     """'N new likes' since the last look at the likes received."""
-    def build(viewer_id, seen=None):
+    def build(user, seen=None):
         query = (Like.select().join(User, on=(Like.user == User.id))
-                 .where((Like.owner == viewer_id) & (Like.user != viewer_id) & privacy.visible_users(User(id=viewer_id))))
+                 .where((Like.owner == user.id) & (Like.user != user.id) & privacy.visible_users(user)))
         return query if seen is None else query.where(Like.created_at > seen)
     seen = {"seen": user.likes_seen_at} if user.likes_seen_at is not None else {}
-    count = prepared_count(("like_notices", bool(seen)), build, viewer_id=user.id, **seen)
+    count = prepared_count(("like_notices", bool(seen)), build, user=user, **seen)
     return [Notice(_("%(count)d new likes", count=count), "likes.received")] if count else []

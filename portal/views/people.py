@@ -9,7 +9,7 @@ from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from .. import privacy
-from ..db import database, prepared, prepared_first
+from ..db import database, prepared
 from ..models import DiaryEntry, Footprint, FriendRequest, Friendship, Introduction, ProfileField, User
 from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
@@ -56,20 +56,16 @@ def _nickname_is_visible(form, field):
 @cacheable
 def profile(login_id):
     """A member's profile: what the viewer may see, friends, introductions."""
-    owner = prepared_first("profile owner", lambda login_id: User.select(User, Friendship.count_column(User.id))
-                           .where(User.login_id == login_id), login_id=(login_id or "").strip().lower())
-    if owner is None or owner.is_suspended or not privacy.can_view_profile(current_user, owner):
-        abort(404)
+    owner = _visible_owner(login_id, Friendship.count_column(User.id), key="friend count")
     rel = privacy.relation(current_user, owner)
     viewer = current_user if current_user.is_authenticated else None
     is_self = rel == privacy.SELF
     # The page's queries are built once per shape (db.prepared): a profile is a page people open often.
-    seen_by = {"viewer_id": viewer.id} if viewer is not None else {}
-    introductions = prepared(("profile introductions", viewer is None, is_self), lambda owner_id, viewer_id=None:
-                             _introductions(User(id=owner_id), viewer_id and User(id=viewer_id), is_self).limit(21),
-                             owner_id=owner.id, **seen_by)
-    recent = prepared(("profile entries", viewer is None), lambda owner_id, viewer_id=None: DiaryEntry.visible_to(
-        viewer_id and User(id=viewer_id)).where(DiaryEntry.owner == owner_id).limit(3), owner_id=owner.id, **seen_by)
+    seen_by = privacy.viewer_value(viewer)
+    introductions = prepared(("profile introductions", viewer is None, is_self), lambda owner, viewer=None:
+                             _introductions(owner, viewer, is_self).limit(21), owner=owner, **seen_by)
+    recent = prepared(("profile entries", viewer is None), lambda owner, viewer=None: DiaryEntry.visible_to(
+        viewer).where(DiaryEntry.owner == owner.id).limit(3), owner=owner, **seen_by)
     context = {
         "owner": owner, "rel": rel, "is_self": is_self,
         "fields": privacy.visible_profile_fields(current_user, owner, rel),
@@ -82,9 +78,9 @@ def profile(login_id):
     if viewer is not None and not is_self:
         # The first few friends in common and how many there are, in one query.
         shown = current_app.config.get("COMMON_SHOWN", 5)
-        common = list(prepared(("common friends", shown), lambda viewer_id, owner_id: common_friends(
-            viewer_id, owner_id).select_extend(fn.COUNT(SQL("*")).over().alias("total")).limit(shown),
-            viewer_id=viewer.id, owner_id=owner.id))
+        common = list(prepared(("common friends", shown), lambda viewer, owner: common_friends(
+            viewer, owner).select_extend(fn.COUNT(SQL("*")).over().alias("total")).limit(shown),
+            viewer=viewer, owner=owner))
         context["common"], context["common_count"] = common, (common[0].total if common else 0)
         context["request_sent"], context["request_received"] = FriendRequest.pending_between(viewer.id, owner.id)
     if privacy.may_leave_footprint(viewer, owner):
@@ -92,8 +88,8 @@ def profile(login_id):
     return render("people/profile.html", **context)
 
 
-def _visible_owner(login_id, *extra_columns):
-    owner = get_user_or_404(login_id, *extra_columns)
+def _visible_owner(login_id, *extra_columns, key=""):
+    owner = get_user_or_404(login_id, *extra_columns, key=key)
     if not privacy.can_view_profile(current_user, owner):
         abort(404)
     return owner

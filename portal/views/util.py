@@ -94,14 +94,14 @@ def site_setting(name):
     return SiteSetting.get_int(name.lower(), current_app.config[name])
 
 
-def get_user_or_404(login_id, *extra_columns):
+def get_user_or_404(login_id, *extra_columns, key=""):
     """The active user with this login id, or a 404; ``extra_columns`` (aliased expressions
-    over the user row) come in the same query."""
+    over the user row, named by ``key``) come in the same query."""
     from flask import abort
 
     from ..models import User
 
-    user = User.by_login_id(login_id, *extra_columns)
+    user = User.by_login_id(login_id, *extra_columns, key=key)
     if user is None or user.is_suspended:
         abort(404)
     return user
