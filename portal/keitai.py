@@ -40,15 +40,13 @@ _CP932_PUA_MAX = 0xE757  # cp932's user-defined area ends here
 
 
 @lru_cache(maxsize=len(CARRIER_COLUMNS))
-def _emoji_tables(wanted):
+def _emoji_tables(carrier):
     """({PUA: Unicode text}, (translate table, sequence regex, sequences) for output) of one
     carrier, read when its first handset comes (about 200 KB each: a site few docomo phones
     visit does not keep au's and SoftBank's). Constant data, derived from emoji4unicode (see
     portal/data/NOTICE)."""
-    columns = {wanted: CARRIER_COLUMNS[wanted]}
-    to_unicode = {carrier: {} for carrier in columns}
-    to_carrier = {carrier: {} for carrier in columns}
-    sequences = {carrier: {} for carrier in columns}
+    column = CARRIER_COLUMNS[carrier]
+    to_unicode, to_carrier, sequences = {}, {}, {}
     with EMOJI_TABLE.open(encoding="utf-8") as fh:
         rows = [line.rstrip("\n").split("\t") for line in fh if not line.startswith("#")]
     header = rows[0]
@@ -58,25 +56,21 @@ def _emoji_tables(wanted):
         fallback = row["text_fallback"] or "〓"
         # Output replaces characters in finished markup: a fallback such as "[<]" goes out escaped.
         shown = fallback.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        for carrier, column in columns.items():
-            code = row[column]
-            exact = code and not code.startswith(">")
-            # A code may be a sequence ("E63E+E63F"): several carrier emoji for one.
-            pua = "".join(chr(int(part, 16)) for part in code.lstrip(">").split("+")) if code else ""
-            if carrier == "au" and any(ord(ch) > _CP932_PUA_MAX for ch in pua):
-                pua = ""  # cannot travel in Shift_JIS: au gets the text fallback
-            if exact and len(pua) == 1:
-                to_unicode[carrier][pua] = text or fallback
-            if len(text) == 1 and ord(text) not in to_carrier[carrier]:
-                to_carrier[carrier][ord(text)] = pua or shown
-            elif len(text) > 1:  # flags (two regional indicators), keycaps (digit + U+20E3)
-                sequences[carrier].setdefault(text, pua or shown)
-    output = {}
-    for carrier, table in to_carrier.items():
-        table[0xFE0F] = None  # emoji presentation selector: carriers draw their own
-        pattern = "|".join(re.escape(seq) for seq in sorted(sequences[carrier], key=len, reverse=True))
-        output[carrier] = (table, re.compile(pattern), sequences[carrier])
-    return to_unicode[wanted], output[wanted]
+        code = row[column]
+        exact = code and not code.startswith(">")
+        # A code may be a sequence ("E63E+E63F"): several carrier emoji for one.
+        pua = "".join(chr(int(part, 16)) for part in code.lstrip(">").split("+")) if code else ""
+        if carrier == "au" and any(ord(ch) > _CP932_PUA_MAX for ch in pua):
+            pua = ""  # cannot travel in Shift_JIS: au gets the text fallback
+        if exact and len(pua) == 1:
+            to_unicode[pua] = text or fallback
+        if len(text) == 1 and ord(text) not in to_carrier:
+            to_carrier[ord(text)] = pua or shown
+        elif len(text) > 1:  # flags (two regional indicators), keycaps (digit + U+20E3)
+            sequences.setdefault(text, pua or shown)
+    to_carrier[0xFE0F] = None  # emoji presentation selector: carriers draw their own
+    pattern = "|".join(re.escape(seq) for seq in sorted(sequences, key=len, reverse=True))
+    return to_unicode, (to_carrier, re.compile(pattern), sequences)
 
 
 def emoji_in(text, carrier):
