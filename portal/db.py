@@ -287,7 +287,11 @@ def make_database(url, pool_size=32):
         # close-time WAL checkpoint per request). One connection per waitress thread at most.
         return PortalPooledSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, timeout=10, lock_type="IMMEDIATE",
                                     max_connections=pool_size, stale_timeout=600, check_same_thread=False,
-                                    cached_statements=16)  # kept statements cost memory per connection
+                                    # Each connection keeps this many parsed statements; the 30 or so
+                                    # hot ones do not fit in fewer than ~32, which would cost 2-3 MB
+                                    # over 8 connections: benchmarks/memory.py 64.1-64.6 MB with 16,
+                                    # 62.5 with 4, for 0.7-1 ms more CPU per uncached page.
+                                    cached_statements=4)
     if url.startswith(("postgres://", "postgresql://")):
         # No JIT: the planner's cost estimate of the visibility queries (EXISTS over friendships)
         # grows with the tables and crosses jit_above_cost on a big site, where compiling costs
