@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from common import make_app  # noqa: E402
 
-from portal import demo  # noqa: E402
+from portal.ops import demo# noqa: E402
 from portal.db import database  # noqa: E402
 
 CLIENTS = {

@@ -24,7 +24,8 @@ from peewee import PostgresqlDatabase  # noqa: E402
 
 import portal.db as portal_db  # noqa: E402
 from common import report  # noqa: E402
-from portal import create_app, demo  # noqa: E402
+from portal import create_app
+from portal.ops import demo# noqa: E402
 from portal.db import WriteTracking, database  # noqa: E402
 
 PC_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"

@@ -27,7 +27,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 HOST = "127.0.0.1"
 THREADS = 8  # waitress threads of every server here, the portal's default
 CONNECTIONS = 8  # concurrent keep-alive clients of every load
-PASSWORD = "demo-password"  # portal.demo.DEMO_PASSWORD
+PASSWORD = "demo-password"  # portal.ops.demo.DEMO_PASSWORD
 
 # The User-Agents of tests/conftest.py.
 PC_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -187,10 +187,11 @@ def hello_server(port=None, threads=THREADS):
 # -- content ---------------------------------------------------------------------------------
 
 def seed_portal(data_dir, users=10, entries_per_user=20, voices_per_user=10, comments=20):
-    """A fresh portal database in ``data_dir``: ``portal.demo.seed(users)`` plus more entries,
+    """A fresh portal database in ``data_dir``: ``portal.ops.demo.seed(users)`` plus more entries,
     voices and messages per user, and one members-only entry by demo1 with ``comments``
     comments. Returns {"entry": id of that entry, "users": [login IDs]}."""
-    from portal import create_app, db, demo
+    from portal import create_app, db
+    from portal.ops import demo
     from portal.db import database
     from portal.models import Message, User
     from portal.models.diary import add_comment, create_entry

@@ -12,11 +12,12 @@ from flask_login import current_user
 from werkzeug.local import LocalProxy
 from werkzeug.routing import IntegerConverter
 
-from . import db, device, keitai, limits, sessions
+from . import db
+from .web import device, keitai, limits, sessions
 from .config import load_config
-from .extensions import babel, csrf, login_manager
-from .i18n import select_locale
-from .rendering import SetEnvironment, make_loader, richtext, template_helpers, xhtml
+from .web.extensions import babel, csrf, login_manager
+from .web.i18n import select_locale
+from .web.rendering import SetEnvironment, make_loader, richtext, template_helpers, xhtml
 
 
 class PortalResponse(Response):
@@ -99,7 +100,7 @@ def create_app(config=None):
     _register_blueprints(app)
     _register_hooks(app)
 
-    from . import errors, pagecache
+    from .web import errors, pagecache
 
     errors.init_app(app)
     pagecache.init_app(app)
@@ -127,7 +128,7 @@ def _init_login(app):
 
         from .models.logins import load_user as load
         from .models.messages import unread_query
-        from .pagecache import generation_columns
+        from .web.pagecache import generation_columns
 
         # The unread count every page's menu shows, and the page generations (read before
         # anything the page shows: pagecache.py), come with the user row: one query.

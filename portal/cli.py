@@ -4,7 +4,8 @@ import sys
 
 import click
 
-from . import create_app, db, demo
+from . import create_app, db
+from .ops import demo
 from .models import Login, User, media_ids
 
 
@@ -209,7 +210,7 @@ def clean_media(dry_run, min_age):
 @main.command("maintenance")
 def maintenance_command():
     """Delete what has outlived its use: old footprints, idle sessions, old login failures."""
-    from . import maintenance
+    from .ops import maintenance
 
     app = _app()
     with app.app_context(), db.database.connection_context():
@@ -222,7 +223,7 @@ def maintenance_command():
 @click.argument("path", type=click.Path(file_okay=False))
 def backup_command(path):
     """Copy the database and the media folder into the new folder PATH (safe while serving)."""
-    from . import backup
+    from .ops import backup
 
     app = _app()
     try:
@@ -240,7 +241,7 @@ def backup_command(path):
 @click.option("--force", is_flag=True, help="Replace a database that already has accounts.")
 def restore_command(path, force):
     """Replace the database and media folder with the backup in PATH (stop the server first)."""
-    from . import backup
+    from .ops import backup
 
     app = _app()
     try:

@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from conftest import PASSWORD, login, text_of
+from helpers import PASSWORD, login, text_of
 from people_world import FIELD_FOR_LEVEL, ITEM_SEES, SEES
 from portal import media
 from portal.db import database, utcnow
-from portal.device import detect
+from portal.web.device import detect
 from portal.models import (Alias, Album, Block, CommentWatch, DiaryPhoto, Footprint, FriendGroup,
                            FriendGroupMember, FriendRequest, Friendship, Introduction, InviteCode, Message,
                            Photo, ProfileField, Report, SiteSetting, User, VoiceMute)

@@ -1,7 +1,7 @@
 """Register, log in, log out, change password, delete account; bad input on both sets."""
 import pytest
 
-from conftest import PASSWORD, PC_UA, SOFTBANK_UA, DOCOMO_UA, csrf_token, login, post, text_of
+from helpers import PASSWORD, PC_UA, SOFTBANK_UA, DOCOMO_UA, csrf_token, login, post, text_of
 from portal.db import database
 from portal.models import InviteCode, SiteSetting, User
 

@@ -1,7 +1,7 @@
 """The admin page: only for admins; users, suspension, registration mode, invite codes."""
 import pytest
 
-from conftest import PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import PC_UA, SOFTBANK_UA, login, post, text_of
 from portal.db import database
 from routes import sample_url
 from portal.models import InviteCode, Report, SiteSetting, User
@@ -26,7 +26,7 @@ def test_non_admins_get_403_everywhere(app, make_client, alice, logged_in):
                 response = client.get(path)
             else:
                 # A valid token, so the refusal comes from the admin check, not CSRF.
-                from conftest import csrf_token
+                from helpers import csrf_token
                 response = client.post(path, data={"csrf_token": csrf_token(client)})
             assert response.status_code == 403, (method, path)
 

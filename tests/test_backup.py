@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import PG_URL, run_cli
+from helpers import PG_URL, run_cli
 from dbsnapshot import tables
 from portal import create_app, media
 from portal.db import database

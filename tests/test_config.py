@@ -54,7 +54,7 @@ def test_bad_values_are_refused(tmp_path, var, value):
 
 
 def test_session_cookie_flags(client, alice):
-    from conftest import login
+    from helpers import login
 
     response = login(client)
     cookie = response.headers.get("Set-Cookie", "")

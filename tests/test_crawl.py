@@ -7,11 +7,11 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
-from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, text_of
+from helpers import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, text_of
 from dbsnapshot import differences, tables
 from pagecheck import check_page
 from querycount import count_queries
-from portal import demo
+from portal.ops import demo
 from portal.db import database
 from portal.models import PageGeneration
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DOCOMO_UA, PC_UA
-from portal.device import detect
+from helpers import DOCOMO_UA, PC_UA
+from portal.web.device import detect
 
 with (Path(__file__).parent / "data" / "user_agents.tsv").open(encoding="utf-8") as _fh:
     ROWS = list(csv.DictReader(_fh, delimiter="\t"))

@@ -5,7 +5,7 @@ import re
 import pytest
 from lxml import etree
 
-from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
 from people_world import ITEM_SEES, RELATIONS, build_world
 from portal.db import database
 from portal.models import DiaryComment, DiaryEntry, Like, User, Voice
@@ -132,7 +132,7 @@ def test_long_entry_splits_into_parts_that_reassemble(make_client, make_user, ua
 
 
 def test_long_entry_with_emoji_on_a_carrier_handset(make_client, make_user):
-    from portal.keitai import emoji_out
+    from portal.web.keitai import emoji_out
 
     make_user("writer")
     with database.connection_context():

@@ -32,10 +32,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from conftest import DOCOMO_UA, PASSWORD, PC_UA, W3M_UA, unavailable
+from helpers import DOCOMO_UA, PASSWORD, PC_UA, W3M_UA, unavailable
 from e2e_server import HOST, LiveServer
 from portal import db
-from portal.demo import DEMO_PASSWORD
+from portal.ops.demo import DEMO_PASSWORD
 from portal.models import DiaryEntry, Message, UrlSession, User
 
 pytestmark = pytest.mark.e2e
@@ -171,9 +171,9 @@ def session_tokens():
 
 @pytest.fixture
 def demo_users(app):
-    """``portal.demo.seed(3)``: demo1..demo3 (password DEMO_PASSWORD), friends, diaries,
+    """``portal.ops.demo.seed(3)``: demo1..demo3 (password DEMO_PASSWORD), friends, diaries,
     messages. Returns their login IDs and nicknames."""
-    from portal.demo import seed
+    from portal.ops.demo import seed
 
     with app.app_context(), db.database.connection_context():
         return {user.login_id: user.nickname for user in seed(3)}

@@ -1,7 +1,7 @@
 """Error pages on both sets in both languages; CSRF on every POST route; /healthz."""
 import pytest
 
-from conftest import PC_UA, SOFTBANK_UA, DOCOMO_UA, login, text_of
+from helpers import PC_UA, SOFTBANK_UA, DOCOMO_UA, login, text_of
 from pagecheck import check_page
 from portal import create_app, db
 from routes import rules, sample_url

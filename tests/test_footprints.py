@@ -3,7 +3,7 @@ import datetime
 
 import pytest
 
-from conftest import PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import PC_UA, SOFTBANK_UA, login, post, text_of
 from portal.db import database, utcnow
 from portal.models import Block, Footprint, FootprintDeletion, SiteSetting, User
 

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import DOCOMO_UA, DOCOMO2_UA, PASSWORD, PC_UA, W3M_UA, csrf_token, text_of
+from helpers import DOCOMO_UA, DOCOMO2_UA, PASSWORD, PC_UA, W3M_UA, csrf_token, text_of
 from portal.db import database
 from portal.models import DiaryEntry, UrlSession
 from querycount import count_queries
@@ -72,7 +72,7 @@ def test_token_expires_after_an_hour_idle(app, alice):
 def test_reading_pages_does_not_rewrite_the_session_until_it_ages(app, alice):
     """An unchanged handset session is written back at most every REFRESH, which keeps an
     active reader logged in (the idle expiry counts from the last write)."""
-    from portal.sessions import REFRESH
+    from portal.web.sessions import REFRESH
 
     client, _old, sid = login_without_cookies(app, DOCOMO_UA)
     with database.connection_context():
@@ -150,7 +150,7 @@ def test_wave_dash_and_unencodable_characters(app, make_client, make_user):
 
 
 def test_redirects_are_absolute(client, alice):
-    from conftest import login
+    from helpers import login
 
     response = login(client)
     assert response.headers["Location"].startswith("http://localhost/")
@@ -162,7 +162,7 @@ class TestEmoji:
         from portal.models import Voice
         from urllib.parse import urlencode
 
-        from conftest import SOFTBANK_UA, login
+        from helpers import SOFTBANK_UA, login
 
         make_user("alice")
         for ua, raw in ((DOCOMO_UA, "晴れ\ue63e"), (SOFTBANK_UA, "晴れ\ue04a")):
@@ -177,7 +177,7 @@ class TestEmoji:
             assert [v.body for v in Voice.select().order_by(Voice.id)] == ["晴れ☀", "晴れ☀"]
 
     def test_unicode_emoji_go_out_as_carrier_codes_or_fallbacks(self, make_client, make_user):
-        from conftest import AU_UA, SOFTBANK_UA
+        from helpers import AU_UA, SOFTBANK_UA
 
         user = make_user("writer", nickname="晴☀霧🌁旗🇯🇵")
         docomo = make_client(DOCOMO_UA).get(f"/u/{user.login_id}").data
@@ -195,7 +195,7 @@ def test_docomo_text_round_trip_read_on_a_pc(make_client, make_user):
     Shift_JIS, reads back the same on a PC."""
     from urllib.parse import urlencode
 
-    from conftest import login
+    from helpers import login
 
     make_user("alice")
     phone = make_client(DOCOMO_UA)
@@ -230,7 +230,7 @@ def test_links_made_to_leave_the_request_carry_no_token(app, alice):
     invites = text_of(client.get(f"/invites/?sid={sid}"))
     links = re.findall(r"http://localhost/register\?[^\s<\"]+", invites)
     assert links and all("sid=" not in link for link in links)
-    from portal.rendering import richtext
+    from portal.web.rendering import richtext
 
     with app.test_request_context(f"/?sid={sid}", headers={"User-Agent": W3M_UA}):
         app.preprocess_request()
@@ -245,7 +245,7 @@ def test_search_in_pc_view_keeps_the_url_session(app, alice):
 
 def test_multipart_form_from_a_shift_jis_handset(make_client, make_user):
     """A diary form with a picture field is multipart; its text parts arrive in cp932."""
-    from conftest import login
+    from helpers import login
 
     make_user("alice")
     phone = make_client(DOCOMO_UA)

@@ -7,9 +7,10 @@ import secrets
 import pytest
 import redis
 
-from conftest import DOCOMO_UA, PC_UA, csrf_token, login, post, text_of, unavailable
+from helpers import DOCOMO_UA, PC_UA, csrf_token, login, post, text_of, unavailable
 from people_world import befriend
-from portal import create_app, db, limits
+from portal import create_app, db
+from portal.web import limits
 from portal.config import ConfigError, load_config
 from portal.db import database
 from portal.models import (Album, DiaryComment, DiaryEntry, FriendRequest, LoginAttempt, Message, Photo,

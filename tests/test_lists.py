@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import DOCOMO_UA, PC_UA, login, post, text_of
+from helpers import DOCOMO_UA, PC_UA, login, post, text_of
 from portal.db import database
 from portal.models import Block, DiaryComment, Friendship, Introduction, User
 from portal.models.diary import add_comment, create_entry

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from conftest import DOCOMO_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, post, run_cli, text_of
-from portal import maintenance
+from helpers import DOCOMO_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, post, run_cli, text_of
+from portal.ops import maintenance
 from portal.db import database, utcnow
 from portal.models import Login, PasswordReset, User
 from portal.models.logins import MAX_PER_MEMBER, SEEN_REFRESH, describe_user_agent

@@ -15,6 +15,7 @@ from PIL import Image, ImageChops, ImageCms, ImageOps, JpegImagePlugin
 
 from portal import media
 from portal.media import VARIANTS, MediaError
+from portal.media import variants as media_variants
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
 EIGHT_KB = 8 * 1024
@@ -513,7 +514,7 @@ def test_variants_are_cached(media_dir, monkeypatch):
     media_id = store(media_dir, photo((400, 300)))
     first = media.variant(media_dir, media_id, "p200")
     mtime = first.stat().st_mtime_ns
-    monkeypatch.setattr(media, "_render", lambda *args: pytest.fail("rendered twice"))
+    monkeypatch.setattr(media_variants, "_render", lambda *args: pytest.fail("rendered twice"))
     assert media.variant(media_dir, media_id, "p200") == first and first.stat().st_mtime_ns == mtime
 
 
@@ -610,14 +611,14 @@ def _folder_names(media_dir, media_id):
 
 def test_concurrent_threads_make_a_variant_once(media_dir, monkeypatch):
     media_id = store(media_dir, photo((2048, 1365), grain=20))
-    real_render, calls = media._render, []
+    real_render, calls = media_variants._render, []
 
     def slow_render(*args):
         calls.append(args)
         time.sleep(0.2)  # every other thread arrives while the file is being made
         return real_render(*args)
 
-    monkeypatch.setattr(media, "_render", slow_render)
+    monkeypatch.setattr(media_variants, "_render", slow_render)
     barrier, results, errors = threading.Barrier(8), [], []
 
     def request():
@@ -644,14 +645,14 @@ def test_concurrent_threads_make_a_variant_once(media_dir, monkeypatch):
 
 def _process_request(media_dir, media_id, barrier, queue):
     """One process asking for a variant at the same moment as the others (spawned)."""
-    real_render, calls = media._render, []
+    real_render, calls = media_variants._render, []
 
     def slow_render(*args):
         calls.append(1)
         time.sleep(0.3)
         return real_render(*args)
 
-    media._render = slow_render
+    media_variants._render = slow_render
     barrier.wait()
     path = media.variant(media_dir, media_id, "m240")
     with open(path, "rb") as file:

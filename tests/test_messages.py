@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import DOCOMO_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import DOCOMO_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, post, text_of
 from people_world import befriend
 from portal.db import database
 from portal.models import Block, Message, PasswordReset, Report, User

@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
 from querycount import count_queries
-from portal import pagecache
+from portal.web import pagecache
 from portal.db import database, private_writes
 from portal.models import DiaryEntry, Footprint, Friendship, PageGeneration, User
 from portal.models.diary import create_entry
@@ -183,7 +183,7 @@ def test_handset_logout_and_session_changes_are_seen(make_client, world):
 def test_a_handset_session_due_for_write_back_is_not_served_from_the_cache(make_client, world, monkeypatch):
     hana, ken, mio, entry = world
     client = with_kept_home(make_client, "hana", DOCOMO_UA)
-    from portal import sessions
+    from portal.web import sessions
     from portal.models import UrlSession
 
     with database.connection_context():
@@ -234,7 +234,7 @@ def test_a_token_in_a_get_body_is_never_kept_or_served(make_client, world):
     """A handset's token may come in a form body (sessions.py), which is not in the key: such
     a GET must neither be kept (a victim with the same headers would get the page of the
     token's owner) nor be answered from the cache."""
-    from portal.sessions import COOKIE
+    from portal.web.sessions import COOKIE
 
     hana, ken, mio, entry = world
     attacker = make_client(DOCOMO_UA)

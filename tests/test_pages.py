@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login
+from helpers import DOCOMO_UA, PC_UA, SOFTBANK_UA, login
 from pagecheck import check_page
 from routes import rules
 

@@ -5,7 +5,7 @@ import threading
 import pytest
 from peewee import Value
 
-from conftest import PC_UA, SOFTBANK_UA, DOCOMO_UA, login, post, text_of
+from helpers import PC_UA, SOFTBANK_UA, DOCOMO_UA, login, post, text_of
 from people_world import FIELD_FOR_LEVEL, RELATIONS, SEES, befriend, build_world
 from portal import privacy
 from portal.db import database

@@ -6,7 +6,7 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import DOCOMO_UA, PC_UA, SOFTBANK_UA, login, post, text_of
 from people_world import ITEM_SEES, RELATIONS, build_world
 from portal.db import database
 from portal.models import Album, Photo, PhotoComment, User

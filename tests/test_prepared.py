@@ -64,8 +64,8 @@ def test_pages_show_every_row_once(app, make_user):
     still starts right after the last row of the one before."""
     from flask import g
 
-    from portal.device import detect
-    from portal.rendering import Page
+    from portal.web.device import detect
+    from portal.web.pagination import Page
 
     for n in range(23):
         make_user(f"user{n:02d}")

@@ -1,7 +1,7 @@
 """Blocking, reports, and members' invite links."""
 import pytest
 
-from conftest import PC_UA, SOFTBANK_UA, login, post, text_of
+from helpers import PC_UA, SOFTBANK_UA, login, post, text_of
 from people_world import befriend
 from portal.db import database
 from portal.models import (Block, FriendRequest, Friendship, Introduction, InviteCode, Report, SiteSetting,
@@ -59,7 +59,7 @@ class TestBlocking:
 
 
 def login_as(app, login_id):
-    from conftest import _client
+    from helpers import _client
 
     client = _client(app, PC_UA)
     login(client, login_id)

@@ -1,5 +1,6 @@
 """Migrations (upgrading an older database keeps its data) and the ``portal`` command."""
 import os
+from pathlib import Path
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import pytest
 
 from playhouse.schema_diff import diff_models
 
-from conftest import PG_URL, run_cli
+from helpers import PG_URL, run_cli
 from portal import create_app, db
 from portal.db import database
 from portal.models import ALL_MODELS, InviteCode, User
@@ -120,6 +121,38 @@ def test_portal_serve_demo_answers(app_config, tmp_path):
         create_app(app_config)  # bind the models to this test's database
         with database.connection_context():
             assert User.select().where(User.login_id == "demo1").exists()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def _wait_for(url, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.status, response.read()
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def test_wsgi_module_serves_under_waitress_serve(app_config):
+    """``waitress-serve wsgi:app`` from the repository's top level: the app that any WSGI server
+    serves, configured from the environment, on a database made by ``portal init``."""
+    root = Path(__file__).resolve().parent.parent
+    port = free_port()
+    env = {**os.environ, "PORTAL_DATA_DIR": app_config["DATA_DIR"], "DATABASE_URL": app_config["DATABASE_URL"],
+           "PORTAL_SECRET_KEY": "wsgi-test"}
+    subprocess.run([sys.executable, "-m", "portal.cli", "init"], env=env, check=True, capture_output=True,
+                   timeout=60)
+    waitress_serve = Path(sys.executable).with_name("waitress-serve")
+    proc = subprocess.Popen([str(waitress_serve), "--listen", f"127.0.0.1:{port}", "wsgi:app"], cwd=root,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        assert _wait_for(f"http://127.0.0.1:{port}/healthz") == (200, b"ok")
+        status, body = _wait_for(f"http://127.0.0.1:{port}/login")
+        assert status == 200 and b'name="login_id"' in body
     finally:
         proc.terminate()
         proc.communicate(timeout=10)

@@ -1,7 +1,7 @@
 """Splitting long text into parts that fit a mobile page."""
 import pytest
 
-from portal.rendering import _char_bytes, split_text
+from portal.web.textparts import _char_bytes, split_text
 
 SAMPLES = [
     "あ" * 5000,
@@ -31,7 +31,7 @@ def test_prefers_sentence_ends():
 
 
 def test_editable_parts_never_start_with_a_line_break():
-    from portal.rendering import editable_parts
+    from portal.web.textparts import editable_parts
 
     text = "".join(f"{n:04d}行目。\n\n" for n in range(300))
     parts = editable_parts(text, 500, "utf-8")

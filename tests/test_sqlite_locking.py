@@ -8,7 +8,7 @@ import pytest
 from portal import db
 from portal.models import SiteSetting
 
-from conftest import PG_URL
+from helpers import PG_URL
 
 
 @pytest.mark.skipif(bool(PG_URL), reason="SQLite locking")

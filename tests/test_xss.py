@@ -40,13 +40,13 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from conftest import DOCOMO2_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, text_of
+from helpers import DOCOMO2_UA, PASSWORD, PC_UA, SOFTBANK_UA, login, text_of
 from e2e_server import HOST
 from pagecheck import parse_mobile
 from portal import db
 from portal.db import utcnow
-from portal.device import Device
-from portal.keitai import emoji_out, to_cp932
+from portal.web.device import Device
+from portal.web.keitai import emoji_out, to_cp932
 from portal.models import (Album, Alias, DiaryComment, DiaryEntry, Footprint, FriendGroup, FriendRequest,
                            Friendship, InviteCode, Introduction, Like, Login, Message, Photo, PhotoComment,
                            ProfileField, Report, User, Voice)
@@ -735,7 +735,8 @@ def test_form_widgets_and_richtext_escape_every_payload(app):
     from wtforms import Form, HiddenField, IntegerField, SelectField, StringField, TextAreaField
     from werkzeug.datastructures import MultiDict
 
-    from portal.rendering import richtext, split_text, xhtml
+    from portal.web.rendering import richtext, xhtml
+    from portal.web.textparts import split_text
 
     class Widgets(Form):
         text = StringField()

@@ -12,7 +12,8 @@ from ..config import REGISTRATION_MODES
 from ..db import database, utcnow
 from ..models import InviteCode, Login, Report, SiteSetting, User
 from ..models.reports import ACTED, DISMISSED, OPEN, REPORTABLE
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .auth import registration_mode
 from .util import SITE_SETTINGS, ActionForm, BaseForm, normalize_query, site_setting
 

@@ -10,14 +10,14 @@ from peewee import IntegrityError, fn
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import Email, EqualTo, InputRequired, Length, Optional, Regexp, ValidationError
 
-from ..limits import limited
+from ..web.limits import limited
 from ..db import database, utcnow
-from .. import mail
+from ..ops import mail
 from ..models import Friendship, InviteCode, Login, LoginAttempt, PasswordReset, SiteSetting, User
 from ..models.logins import HANDSET_IDLE, IDLE
 from ..models.users import LOGIN_ID_PATTERN
-from ..rendering import render
-from ..sessions import uses_server_session
+from ..web.rendering import render
+from ..web.sessions import uses_server_session
 from .util import BaseForm, abort_with, client_address, redirect_next
 
 bp = Blueprint("auth", __name__)

@@ -9,7 +9,7 @@ from wtforms import (BooleanField, MultipleFileField, SelectChoice, SelectField,
                      TextAreaField)
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from ..limits import limited
+from ..web.limits import limited
 from .. import privacy
 from ..db import database, prepared, prepared_count, prepared_first, private_writes, utcnow
 from .. import media
@@ -19,9 +19,11 @@ from ..models.diary import (PHOTOS_MAX, BODY_MAX, COMMENT_MAX, TITLE_MAX, add_co
 from ..models.likes import liked_by
 from ..models.visibility import GROUP, LEVELS, choices
 from ..notices import Notice, provider
-from ..pagecache import cacheable
-from ..rendering import KeysetPage, Page, editable_parts, part_arg, render
-from .photos import media_error_message, pictures_stored, read_pictures, remove_files
+from ..web.pagecache import cacheable
+from ..web.pagination import KeysetPage, Page, part_arg
+from ..web.textparts import editable_parts
+from ..web.rendering import render
+from ..media.uploads import media_error_message, pictures_stored, read_pictures, remove_files
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("diary", __name__)

@@ -9,7 +9,8 @@ from .. import privacy
 from ..db import database, prepared_count
 from ..models import Footprint, FootprintDeletion, User
 from ..notices import Notice, provider
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, site_setting
 
 bp = Blueprint("footprints", __name__, url_prefix="/footprints")

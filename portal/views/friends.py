@@ -7,14 +7,15 @@ from peewee import IntegrityError
 from wtforms import SelectChoice, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from ..limits import limited
+from ..web.limits import limited
 from .. import privacy
 from ..db import database, prepared_count, utcnow
 from ..models import Alias, FriendGroup, FriendGroupMember, FriendRequest, Friendship, Introduction
 from ..models import friends as friend_model
 from ..models.friends import friends_of
 from ..notices import Notice, provider
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("friends", __name__)

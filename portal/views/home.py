@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from ..config import LANGUAGES
 from ..db import prepared
 from ..notices import notices_for
-from ..pagecache import cacheable
-from ..rendering import render
+from ..web.pagecache import cacheable
+from ..web.rendering import render
 from .util import safe_next
 
 bp = Blueprint("home", __name__)

@@ -6,7 +6,8 @@ from flask_login import current_user, login_required
 from ..db import prepared_count
 from ..models import InviteCode, User
 from ..notices import Notice, provider
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .util import ActionForm, site_setting
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")

@@ -8,7 +8,8 @@ from ..db import prepared_count
 from ..models import User
 from ..models.likes import LIKEABLE, Like, likers, set_like
 from ..notices import Notice, provider
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .util import ActionForm, safe_next
 
 bp = Blueprint("likes", __name__)

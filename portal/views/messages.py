@@ -7,14 +7,16 @@ from flask_login import current_user, login_required
 from wtforms import BooleanField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from ..limits import limited
-from .. import mail, privacy
+from ..web.limits import limited
+from ..ops import mail
+from .. import privacy
 from ..db import private_writes, utcnow
 from ..models import Message, User
 from ..models import messages as boxes
 from ..models.messages import BODY_MAX, SUBJECT_MAX
 from ..notices import Notice, provider
-from ..rendering import KeysetPage, part_arg, render
+from ..web.pagination import KeysetPage, part_arg
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, abort_with
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")

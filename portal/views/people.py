@@ -14,8 +14,9 @@ from ..models import DiaryEntry, Footprint, FriendRequest, Friendship, Introduct
 from ..models.friends import common_friends, friends_of
 from ..models.profiles import FIELDS, SEARCHABLE
 from ..models.visibility import FIELD_LEVELS, choices
-from ..pagecache import cacheable
-from ..rendering import Page, part_arg, render
+from ..web.pagecache import cacheable
+from ..web.pagination import Page, part_arg
+from ..web.rendering import render
 from .util import BaseForm, get_user_or_404, normalize_query
 
 bp = Blueprint("people", __name__)

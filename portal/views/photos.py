@@ -1,6 +1,4 @@
 """Photo albums (フォト): albums, uploads, photo pages with comments and likes, avatars."""
-from contextlib import contextmanager
-
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,26 +6,19 @@ from flask_login import current_user, login_required
 from wtforms import MultipleFileField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from ..limits import limited
+from ..web.limits import limited
 from .. import media, privacy
 from ..db import database
 from ..models import Album, Footprint, FriendGroup, Photo, PhotoComment, User
 from ..models.likes import Like, liked_by
 from ..models.photos import CAPTION_MAX, COMMENT_MAX, DESCRIPTION_MAX, TITLE_MAX, add_photo_comment, recount
 from ..models.visibility import GROUP, LEVELS, choices
-from ..rendering import KeysetPage, Page, part_arg, render
+from ..media.uploads import media_error_message, pictures_stored, read_pictures, remove_files, store_picture
+from ..web.pagination import KeysetPage, Page, part_arg
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("photos", __name__)
-
-MEDIA_ERRORS = {
-    "too_large": _l("The file is too large (at most %(mb)d MB)."),
-    "too_many_pixels": _l("The picture has too many pixels (at most %(mp)d megapixels)."),
-    "unsupported": _l("This kind of file is not accepted. Send a JPEG, PNG, GIF or WebP picture."),
-    "corrupt": _l("The file is damaged or not a picture."),
-    "mismatch": _l("The file is not what its name or type says."),
-}
-
 
 def _strip(value):
     return value.strip() if value else value
@@ -63,53 +54,6 @@ class CommentForm(BaseForm):
     body = TextAreaField(_l("Comment"), validators=[
         InputRequired(message=_l("Please write a comment.")),
         Length(max=COMMENT_MAX, message=_l("At most %(max)d characters.", max=COMMENT_MAX))])
-
-
-def media_error_message(error):
-    config = current_app.config
-    return MEDIA_ERRORS[error.code] % {"mb": config["MAX_UPLOAD_BYTES"] // (1024 * 1024),
-                                       "mp": config["MAX_UPLOAD_PIXELS"] // 1_000_000}
-
-
-def read_pictures(files):
-    """Check every uploaded file before anything is stored: [(name, image)] or a MediaError."""
-    config = current_app.config
-    images = []
-    for upload in files:
-        data = upload.stream.read(config["MAX_UPLOAD_BYTES"] + 1)
-        image = media.intake(data, upload.mimetype or None, max_bytes=config["MAX_UPLOAD_BYTES"],
-                             max_pixels=config["MAX_UPLOAD_PIXELS"])
-        images.append((upload.filename, image))
-    return images
-
-
-def store_picture(image):
-    """Write the file in place (temporary name, then rename); returns its media id.
-    The caller commits its row only then (issue: "the database row is committed only with
-    the file in place"): a crash leaves an orphan file (portal clean-media), never a row
-    pointing at nothing."""
-    media_id = media.new_media_id()
-    temp = media.save_original(image, current_app.config["MEDIA_DIR"], media_id)
-    media.commit_file(temp)
-    return media_id
-
-
-@contextmanager
-def pictures_stored(images):
-    """Store checked pictures; yields [(media id, width, height)]. If the block fails (its rows
-    were not committed), the files go again."""
-    stored = [(store_picture(image), image.width, image.height) for image in images]
-    try:
-        yield stored
-    except BaseException:
-        remove_files([media_id for media_id, _w, _h in stored])
-        raise
-
-
-def remove_files(media_ids):
-    """Delete stored files (after their rows are gone)."""
-    for media_id in media_ids:
-        media.delete(current_app.config["MEDIA_DIR"], media_id)
 
 
 def _group_choices(form):

@@ -9,7 +9,8 @@ from wtforms.validators import InputRequired, Length
 from .. import privacy
 from ..models import Block, Report, User
 from ..models.reports import REPORTABLE
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("safety", __name__)

@@ -9,7 +9,8 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, ValidationE
 
 from ..db import database
 from ..models import Login
-from ..rendering import Page, render
+from ..web.pagination import Page
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, abort_with
 from .auth import check_password_strength, password_field, sign_in, sign_out
 

@@ -18,7 +18,7 @@ def clean_text(value):
     if isinstance(value, str):
         from flask import g
 
-        from ..keitai import emoji_in
+        from ..web.keitai import emoji_in
 
         value = _CONTROL.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
         device = g.get("device")
@@ -50,7 +50,7 @@ def normalize_query(text):
 def safe_next(default_endpoint="home.index"):
     """The ``next`` target of this request if it stays on this site, else the default URL.
     The handset session token in it is brought up to date (it changes at login)."""
-    from ..sessions import with_token
+    from ..web.sessions import with_token
 
     target = request.values.get("next", "")
     return with_token(target) if is_same_site(target) else url_for(default_endpoint)

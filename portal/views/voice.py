@@ -6,14 +6,15 @@ from flask_login import current_user, login_required
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from ..limits import limited
+from ..web.limits import limited
 from .. import privacy
 from ..models import User, Voice, VoiceMute
 from ..models.likes import Like, liked_by
 from ..models.visibility import FIELD_LEVELS, choices
 from ..models.voice import VOICE_MAX, delete_voice, post_voice
-from ..pagecache import cacheable
-from ..rendering import KeysetPage, render
+from ..web.pagecache import cacheable
+from ..web.pagination import KeysetPage
+from ..web.rendering import render
 from .util import ActionForm, BaseForm, get_user_or_404
 
 bp = Blueprint("voice", __name__)

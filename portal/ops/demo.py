@@ -5,8 +5,8 @@ inside one transaction, after the users exist.
 """
 from werkzeug.security import generate_password_hash
 
-from .db import database, utcnow
-from .models import InviteCode, User
+from ..db import database, utcnow
+from ..models import InviteCode, User
 
 DEMO_PASSWORD = "demo-password"
 _SEEDERS = []
@@ -48,9 +48,9 @@ def seed(count=10):
 @seeder
 def people(users):
     """Friendships in a ring with chords, groups, introductions, aliases, invites, footprints."""
-    from .models import (Alias, FriendGroup, FriendGroupMember, FriendRequest, Friendship, Footprint,
-                         Introduction, InviteCode, ProfileField)
-    from .models.visibility import FOF, FRIENDS, MEMBERS, PUBLIC
+    from ..models import (Alias, FriendGroup, FriendGroupMember, FriendRequest, Friendship, Footprint,
+                          Introduction, InviteCode, ProfileField)
+    from ..models.visibility import FOF, FRIENDS, MEMBERS, PUBLIC
 
     n = len(users)
     if n < 2 or Friendship.select().where(Friendship.user == users[0].id).exists():
@@ -92,11 +92,11 @@ def people(users):
 @seeder
 def diaries(users):
     """Entries of every visibility (some long enough to split on phones), comments, voices, likes."""
-    from .models import DiaryEntry, FriendGroup
-    from .models.diary import add_comment, create_entry
-    from .models.likes import set_like
-    from .models.visibility import FIELD_LEVELS, GROUP, LEVELS
-    from .models.voice import post_voice
+    from ..models import DiaryEntry, FriendGroup
+    from ..models.diary import add_comment, create_entry
+    from ..models.likes import set_like
+    from ..models.visibility import FIELD_LEVELS, GROUP, LEVELS
+    from ..models.voice import post_voice
 
     if DiaryEntry.select().exists():
         return
@@ -130,7 +130,7 @@ def diaries(users):
 @seeder
 def conversations(users):
     """Messages between friends, some read and some not."""
-    from .models import Message
+    from ..models import Message
 
     if len(users) < 3 or Message.select().exists():
         return
@@ -167,10 +167,10 @@ def photos(users):
     """Albums of every visibility with generated pictures; profile pictures for half the users."""
     from flask import current_app
 
-    from . import media
-    from .models import Album, Photo, User
-    from .models.photos import recount
-    from .models.visibility import FIELD_LEVELS
+    from .. import media
+    from ..models import Album, Photo, User
+    from ..models.photos import recount
+    from ..models.visibility import FIELD_LEVELS
 
     if Album.select().exists():
         return

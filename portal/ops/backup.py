@@ -30,8 +30,8 @@ from pathlib import Path
 
 from peewee import PostgresqlDatabase
 
-from . import db
-from .db import database
+from .. import db
+from ..db import database
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -70,7 +70,7 @@ def _copy(source_dir, target_dir, relative):
 def _referenced_ids(query):
     """Media ids the rows of a database copy point to; ``query(sql)`` returns rows of one column
     (the copy is not the app's database, so the SQL is written out here)."""
-    from .models import media_columns
+    from ..models import media_columns
 
     ids = set()
     for field in media_columns():
@@ -89,7 +89,7 @@ def _sha256(path):
 
 def backup(app, path):
     """Write a backup of the app's database and media folder to the new folder ``path``."""
-    from .models import media_ids
+    from ..models import media_ids
 
     path = Path(path)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
@@ -187,7 +187,7 @@ def read_manifest(path):
 
 def has_content():
     """Whether the configured database already holds accounts."""
-    from .models import User
+    from ..models import User
 
     with database.connection_context():
         try:

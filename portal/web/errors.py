@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from . import device as device_module
-from .db import database
+from ..db import database
 from .limits import minutes_to_wait
 from .rendering import render
 

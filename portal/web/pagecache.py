@@ -38,9 +38,9 @@ from flask import current_app, g, request, session
 from flask_login import current_user
 
 from . import sessions
-from .db import database, utcnow
-from .models.generations import SITE, PageGeneration
-from .models.sessions import UrlSession
+from ..db import database, utcnow
+from ..models.generations import SITE, PageGeneration
+from ..models.sessions import UrlSession
 
 ENVIRON_KEY = "portal.page_cache.key"  # set by the middleware: this request may be kept
 ENVIRON_INFO = "portal.page_cache.info"  # set by the app: keep this response, and how

@@ -9,9 +9,9 @@ import datetime
 
 from flask import current_app
 
-from .db import database, utcnow
-from .models import Footprint, Login, LoginAttempt, PasswordReset, SiteSetting, UrlSession
-from .sessions import IDLE
+from ..db import database, utcnow
+from ..models import Footprint, Login, LoginAttempt, PasswordReset, SiteSetting, UrlSession
+from ..web.sessions import IDLE
 
 RESET_KEPT = datetime.timedelta(days=1)  # used or expired reset links are kept this long
 

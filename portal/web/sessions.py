@@ -17,9 +17,9 @@ from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from flask_login import user_logged_in
 from werkzeug.datastructures import CallbackDict
 
-from .db import database, private_writes, utcnow
+from ..db import database, private_writes, utcnow
 from .device import detect
-from .models.sessions import UrlSession
+from ..models.sessions import UrlSession
 
 PARAM = "sid"
 COOKIE = "msid"

@@ -2,7 +2,7 @@
 from flask import current_app, request, session
 from flask_login import current_user
 
-from .config import LANGUAGES
+from ..config import LANGUAGES
 
 
 def select_locale():

@@ -33,7 +33,7 @@ _TO_CP932_TWIN = str.maketrans({
 })
 
 
-EMOJI_TABLE = Path(__file__).parent / "data" / "emoji.tsv"
+EMOJI_TABLE = Path(__file__).parent.parent / "data" / "emoji.tsv"
 CARRIER_COLUMNS = {"docomo": "docomo", "au": "kddi", "softbank": "softbank"}
 _PUA = re.compile("[\ue000-\uf8ff]")
 _CP932_PUA_MAX = 0xE757  # cp932's user-defined area ends here
